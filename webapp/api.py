@@ -1,0 +1,34 @@
+"""The seed's public JSON API: cross-origin, no cookies, no CSRF (JSON only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from .services import slot_service
+from .validation import ValidationFailed, parse_booking_json, parse_window
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/appointment-slot")
+def list_slots():
+    start, end = parse_window(request.args)
+    slots, outcome = slot_service().list_available(start, end)
+    response = jsonify(slots)
+    response.headers["X-Cache"] = outcome
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/book-appointment")
+def book_appointment():
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ValidationFailed("The request body must be JSON (Content-Type: application/json).")
+    appointment_id, booking = parse_booking_json(payload)
+    item = slot_service().book(appointment_id, booking)
+    return jsonify(
+        message="Your appointment request has been received and is pending confirmation.",
+        appointmentId=item["appointmentId"],
+        status=item["status"],
+    )

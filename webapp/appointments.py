@@ -1,0 +1,295 @@
+"""Every read and write of the Appointments table lives here; views never touch boto3.
+
+Design notes:
+- Items are keyed by `appointmentId` (the seed's contract). A global secondary index on
+  (`status`, `slotStart`) lets the listing Query only the AVAILABLE slots of a window, so
+  its cost follows the slots returned, not the table's ever-growing history.
+- `slotStart` is the slot's local start as `YYYY-MM-DDTHH:MM`, which sorts like time.
+- Every state change is a single conditional write: the condition, not a prior read,
+  decides whether it happens, so concurrent requests can never both win.
+- boto3 is imported lazily: a cache hit never pays for loading it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings
+
+AVAILABLE = "AVAILABLE"
+PENDING = "PENDING"
+ACCEPTED = "ACCEPTED"
+DECLINED = "DECLINED"
+STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED)
+
+STATUS_INDEX = "status-slotStart-index"
+PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "status")
+
+KEY_SCHEMA = [{"AttributeName": "appointmentId", "KeyType": "HASH"}]
+ATTRIBUTE_DEFINITIONS = [
+    {"AttributeName": "appointmentId", "AttributeType": "S"},
+    {"AttributeName": "status", "AttributeType": "S"},
+    {"AttributeName": "slotStart", "AttributeType": "S"},
+]
+GLOBAL_SECONDARY_INDEXES = [
+    {
+        "IndexName": STATUS_INDEX,
+        "KeySchema": [
+            {"AttributeName": "status", "KeyType": "HASH"},
+            {"AttributeName": "slotStart", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+]
+
+_THROTTLING_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+class AppointmentError(Exception):
+    """Base class of the data layer's errors; the views map each to an HTTP answer."""
+
+
+class AppointmentNotFound(AppointmentError):
+    pass
+
+
+class SlotUnavailable(AppointmentError):
+    """The slot exists but cannot be booked: someone else has it, or it has started."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # "taken" or "past"
+
+
+class StoreUnavailable(AppointmentError):
+    """DynamoDB is throttling or unreachable; the client may retry later."""
+
+
+@dataclass(frozen=True)
+class Booking:
+    patient_name: str
+    patient_email: str
+    notes: str = ""
+
+
+def public_slot(item: dict[str, Any]) -> dict[str, str]:
+    """The fields of a slot anyone may see: never patient data."""
+    return {name: item[name] for name in PUBLIC_SLOT_FIELDS}
+
+
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def dynamodb_client(settings: Settings):
+    """One botocore client per process and endpoint, created on first use and reused."""
+    key = (settings.aws_region, settings.dynamodb_endpoint_url)
+    client = _clients.get(key)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                import boto3
+                from botocore.config import Config
+
+                client = boto3.session.Session().client(
+                    "dynamodb",
+                    region_name=settings.aws_region,
+                    endpoint_url=settings.dynamodb_endpoint_url,
+                    config=Config(
+                        connect_timeout=2,
+                        read_timeout=5,
+                        retries={"max_attempts": 3, "mode": "standard"},
+                    ),
+                )
+                _clients[key] = client
+    return client
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests start each case against a fresh mock)."""
+    _clients.clear()
+
+
+@contextmanager
+def _translate_errors() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLING_CODES:
+            raise StoreUnavailable(code) from error
+        raise
+    except BotoCoreError as error:  # connection refused, timeouts, ...
+        raise StoreUnavailable(type(error).__name__) from error
+
+
+class AppointmentStore:
+    def __init__(self, client, table_name: str):
+        self.client = client
+        self.table_name = table_name
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._serialize = TypeSerializer().serialize
+        self._deserialize = TypeDeserializer().deserialize
+
+    # -- helpers -------------------------------------------------------------------------
+    def _to_item(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {name: self._serialize(value) for name, value in values.items()}
+
+    def _from_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {name: self._deserialize(value) for name, value in item.items()}
+
+    def _key(self, appointment_id: str) -> dict[str, Any]:
+        return {"appointmentId": {"S": appointment_id}}
+
+    # -- table ---------------------------------------------------------------------------
+    def create_table(self) -> bool:
+        """Create the table and its index where it does not exist; True if created."""
+        with _translate_errors():
+            existing = self.client.list_tables().get("TableNames", [])
+            if self.table_name in existing:
+                return False
+            self.client.create_table(
+                TableName=self.table_name,
+                KeySchema=KEY_SCHEMA,
+                AttributeDefinitions=ATTRIBUTE_DEFINITIONS,
+                GlobalSecondaryIndexes=GLOBAL_SECONDARY_INDEXES,
+                BillingMode="PAY_PER_REQUEST",
+            )
+            self.client.get_waiter("table_exists").wait(
+                TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+            )
+        return True
+
+    # -- reads ---------------------------------------------------------------------------
+    def get(self, appointment_id: str) -> dict[str, Any] | None:
+        with _translate_errors():
+            response = self.client.get_item(
+                TableName=self.table_name, Key=self._key(appointment_id), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return self._from_item(item) if item else None
+
+    def list_available(self, after: str, until: str | None = None) -> list[dict[str, str]]:
+        """AVAILABLE slots starting strictly after `after` and no later than `until`.
+
+        Both bounds are `slotStart` strings. Reads only the index entries of the window.
+        """
+        upper = until or "9999-12-31T23:59"
+        if upper <= after:
+            return []
+        params = {
+            "TableName": self.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":available": {"S": AVAILABLE},
+                ":lo": {"S": after},
+                ":hi": {"S": upper},
+            },
+            "ProjectionExpression": "appointmentId, appointmentDate, appointmentTime, "
+            "#status, slotStart",
+        }
+        slots: list[dict[str, Any]] = []
+        with _translate_errors():
+            while True:
+                response = self.client.query(**params)
+                slots.extend(self._from_item(item) for item in response.get("Items", []))
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    break
+                params["ExclusiveStartKey"] = last_key
+        # BETWEEN is inclusive; a slot starting this very minute has already begun.
+        slots = [slot for slot in slots if slot["slotStart"] > after]
+        slots.sort(key=lambda slot: (slot["slotStart"], slot["appointmentId"]))
+        return [public_slot(slot) for slot in slots]
+
+    # -- writes --------------------------------------------------------------------------
+    def put_slot(self, appointment_id: str, date: str, time: str, now_iso: str) -> bool:
+        """Create an AVAILABLE slot unless the id exists; True if it was created."""
+        from botocore.exceptions import ClientError
+
+        item = {
+            "appointmentId": appointment_id,
+            "appointmentDate": date,
+            "appointmentTime": time,
+            "slotStart": f"{date}T{time}",
+            "status": AVAILABLE,
+            "createdAt": now_iso,
+            "updatedAt": now_iso,
+        }
+        try:
+            with _translate_errors():
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self._to_item(item),
+                    ConditionExpression="attribute_not_exists(appointmentId)",
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def book(
+        self, appointment_id: str, booking: Booking, now_slot: str, now_iso: str
+    ) -> dict[str, Any]:
+        """AVAILABLE -> PENDING in one conditional write; returns the updated item."""
+        from botocore.exceptions import ClientError
+
+        values = {
+            ":available": AVAILABLE,
+            ":pending": PENDING,
+            ":now_slot": now_slot,
+            ":now": now_iso,
+            ":name": booking.patient_name,
+            ":email": booking.patient_email,
+        }
+        update = (
+            "SET #status = :pending, patientName = :name, patientEmail = :email, "
+            "requestedAt = :now, updatedAt = :now"
+        )
+        if booking.notes:
+            update += ", notes = :notes"
+            values[":notes"] = booking.notes
+        else:
+            update += " REMOVE notes"
+        try:
+            with _translate_errors():
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(appointment_id),
+                    UpdateExpression=update,
+                    ConditionExpression=(
+                        "attribute_exists(appointmentId) AND #status = :available "
+                        "AND slotStart > :now_slot"
+                    ),
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=self._to_item(values),
+                    ReturnValues="ALL_NEW",
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # The write did not happen; read once to tell the caller why.
+            current = self.get(appointment_id)
+            if current is None:
+                raise AppointmentNotFound(appointment_id) from None
+            if current.get("slotStart", "") <= now_slot:
+                raise SlotUnavailable("past") from None
+            raise SlotUnavailable("taken") from None
+        return self._from_item(response["Attributes"])

@@ -1,0 +1,152 @@
+"""The Redis cache of available slots. Optional by design: any Redis trouble means BYPASS.
+
+Layout: one hash holds every cached window (field = window, value = JSON list of public
+slot fields, never patient data), so invalidation is a single DEL. An `epoch` counter
+bumped on every invalidation guards against a slow reader writing a list it read before
+the change: the fill only lands if the epoch is still the one seen before reading DynamoDB.
+
+When Redis fails, the cache stays off for `redis_retry_after_seconds` so requests do not
+each pay the timeout again; an invalidation that could not be delivered is retried first
+thing when Redis answers again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
+
+# Write the window only if no invalidation happened since the reader saw `epoch`.
+_FILL_SCRIPT = """
+local current = redis.call('GET', KEYS[2]) or '0'
+if current ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4], 'NX')
+return 1
+"""
+
+
+class SlotCache:
+    def __init__(self, settings: Settings, client: redis.Redis | None = None):
+        self.ttl = settings.cache_ttl_seconds
+        self.retry_after = settings.redis_retry_after_seconds
+        self.slots_key = f"{settings.cache_key_prefix}:slots:available"
+        self.epoch_key = f"{settings.cache_key_prefix}:slots:epoch"
+        self._client = client
+        self._settings = settings
+        self._down_until = 0.0
+        self._invalidation_owed = False
+        self._lock = threading.Lock()
+        self._fill = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None or bool(self._settings.redis_host)
+
+    def _redis(self) -> redis.Redis | None:
+        if not self.enabled or time.monotonic() < self._down_until:
+            return None
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    s = self._settings
+                    self._client = redis.Redis(
+                        host=s.redis_host,
+                        port=s.redis_port,
+                        ssl=s.redis_tls,
+                        socket_connect_timeout=s.redis_timeout_seconds,
+                        socket_timeout=s.redis_timeout_seconds,
+                        health_check_interval=30,
+                        retry_on_timeout=False,
+                        decode_responses=True,
+                    )
+        return self._client
+
+    def _failed(self, action: str, error: Exception) -> None:
+        self._down_until = time.monotonic() + self.retry_after
+        log.warning(
+            "redis unavailable during %s (%s); bypassing cache for %.0fs",
+            action,
+            type(error).__name__,
+            self.retry_after,
+        )
+
+    def _settle_owed_invalidation(self, client: redis.Redis) -> None:
+        if self._invalidation_owed:
+            self._drop(client)
+            self._invalidation_owed = False
+
+    def _drop(self, client: redis.Redis) -> None:
+        pipe = client.pipeline(transaction=True)
+        pipe.incr(self.epoch_key)
+        pipe.delete(self.slots_key)
+        pipe.execute()
+
+    def get(self, window: str) -> tuple[str, list[dict[str, Any]] | None, str | None]:
+        """(outcome, slots or None, epoch token for a later fill)."""
+        client = self._redis()
+        if client is None:
+            return BYPASS, None, None
+        try:
+            self._settle_owed_invalidation(client)
+            pipe = client.pipeline(transaction=False)
+            pipe.hget(self.slots_key, window)
+            pipe.get(self.epoch_key)
+            cached, epoch = pipe.execute()
+        except (redis.RedisError, OSError) as error:
+            self._failed("read", error)
+            return BYPASS, None, None
+        if cached is not None:
+            return HIT, json.loads(cached), None
+        return MISS, None, epoch or "0"
+
+    def fill(self, window: str, slots: list[dict[str, Any]], epoch: str | None) -> None:
+        if epoch is None:
+            return
+        client = self._redis()
+        if client is None:
+            return
+        try:
+            if self._fill is None:
+                self._fill = client.register_script(_FILL_SCRIPT)
+            self._fill(
+                keys=[self.slots_key, self.epoch_key],
+                args=[epoch, window, json.dumps(slots, separators=(",", ":")), self.ttl],
+            )
+        except (redis.RedisError, OSError) as error:
+            self._failed("fill", error)
+
+    def invalidate(self) -> None:
+        """Forget every cached window; owed until delivered if Redis is unreachable."""
+        if not self.enabled:
+            return
+        client = self._redis()
+        if client is None:
+            self._invalidation_owed = True
+            return
+        try:
+            self._drop(client)
+            self._invalidation_owed = False
+        except (redis.RedisError, OSError) as error:
+            self._invalidation_owed = True
+            self._failed("invalidate", error)
+
+    def ping(self) -> bool:
+        client = self._redis()
+        if client is None:
+            return False
+        try:
+            return bool(client.ping())
+        except (redis.RedisError, OSError) as error:
+            self._failed("ping", error)
+            return False

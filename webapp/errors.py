@@ -1,0 +1,91 @@
+"""Error types mapped to HTTP: JSON for API clients, friendly pages for people."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .appointments import AppointmentNotFound, SlotUnavailable, StoreUnavailable
+from .validation import ValidationFailed
+
+log = logging.getLogger(__name__)
+
+API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/api/")
+RETRY_AFTER_SECONDS = 5
+
+
+def wants_json() -> bool:
+    if request.path.startswith(API_PATH_PREFIXES) or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"], "text/html")
+    return best == "application/json"
+
+
+def json_error(status: int, message: str, fields: dict | None = None, **headers):
+    response = jsonify(error=message, fields=fields or {})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def _page(status: int, title: str, message: str, **headers):
+    body = render_template("error.html", title=title, message=message, status=status)
+    return body, status, headers
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ValidationFailed)
+    def validation_failed(error: ValidationFailed):
+        if wants_json():
+            return json_error(400, error.message, error.fields)
+        return _page(400, "Please check your input", error.message)
+
+    @app.errorhandler(AppointmentNotFound)
+    def not_found(error: AppointmentNotFound):
+        if wants_json():
+            return json_error(404, "No appointment slot with that id.")
+        return _page(404, "Appointment not found", "We could not find that appointment slot.")
+
+    @app.errorhandler(SlotUnavailable)
+    def unavailable(error: SlotUnavailable):
+        message = (
+            "This appointment slot has already started."
+            if error.reason == "past"
+            else "This appointment slot is no longer available."
+        )
+        if wants_json():
+            return json_error(409, message)
+        return _page(409, "Slot not available", message)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable):
+        log.error("appointments store unavailable: %s", error)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        message = "The booking service is busy. Please try again in a few seconds."
+        if wants_json():
+            return json_error(503, message, **headers)
+        return _page(503, "Please try again shortly", message, **headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if wants_json():
+            response = json_error(error.code or 500, error.description or error.name)
+            if error.code == 405 and error.valid_methods:
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response
+        response = error.get_response()
+        body = render_template(
+            "error.html", title=error.name, message=error.description, status=error.code
+        )
+        response.set_data(body)
+        response.content_type = "text/html; charset=utf-8"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error")
+        if wants_json():
+            return json_error(500, "Something went wrong on our side.")
+        return _page(500, "Something went wrong", "Something went wrong on our side.")

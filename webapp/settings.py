@@ -1,0 +1,171 @@
+"""All configuration, read from the environment in one place.
+
+A missing or malformed value fails at start-up with a message naming the variable,
+so a misconfigured deployment never half-works.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+APP_ENVS = ("local", "test", "production")
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "production"
+    table_name: str = "Appointments"
+    aws_region: str = "us-east-1"
+    dynamodb_endpoint_url: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_tls: bool = False
+    redis_timeout_seconds: float = 0.25
+    redis_retry_after_seconds: float = 10.0
+    cache_ttl_seconds: int = 30
+    cache_key_prefix: str = "clinic"
+    clinic_timezone: str = "UTC"
+    clinic_name: str = "Our Clinic"
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    static_url: str | None = None
+    cors_allowed_origins: tuple[str, ...] = ("*",)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    @property
+    def static_url_origin(self) -> str | None:
+        if not self.static_url:
+            return None
+        scheme, _, rest = self.static_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip()
+
+
+_URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Build Settings from environment variables; overrides win (used by tests)."""
+    env = os.environ if env is None else env
+
+    app_env = _str(env, "APP_ENV", "production")
+    if app_env not in APP_ENVS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, got {app_env!r}")
+
+    table_name = _str(env, "TABLE_NAME", "Appointments")
+    if not _TABLE_NAME.match(table_name):
+        raise ConfigError(f"TABLE_NAME is not a valid DynamoDB table name: {table_name!r}")
+
+    timezone = _str(env, "CLINIC_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CLINIC_TIMEZONE is not a known time zone: {timezone!r}") from None
+
+    endpoint = _str(env, "DYNAMODB_ENDPOINT_URL", None)
+    if endpoint and not _URL.match(endpoint):
+        raise ConfigError(f"DYNAMODB_ENDPOINT_URL must be an http(s) URL, got {endpoint!r}")
+
+    static_url = _str(env, "STATIC_URL", None)
+    if static_url:
+        if not _URL.match(static_url):
+            raise ConfigError(f"STATIC_URL must be an http(s) URL, got {static_url!r}")
+        static_url = static_url.rstrip("/")
+
+    origins_raw = _str(env, "CORS_ALLOWED_ORIGINS", "*")
+    origins = tuple(o.strip().rstrip("/") for o in origins_raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not _URL.match(origin):
+            raise ConfigError(f"CORS_ALLOWED_ORIGINS has an invalid origin: {origin!r}")
+
+    values = dict(
+        app_env=app_env,
+        table_name=table_name,
+        aws_region=_str(env, "AWS_REGION", None) or _str(env, "AWS_DEFAULT_REGION", "us-east-1"),
+        dynamodb_endpoint_url=endpoint,
+        redis_host=_str(env, "REDIS_HOST", None),
+        redis_port=_int(env, "REDIS_PORT", 6379, minimum=1),
+        redis_tls=_bool(env, "REDIS_TLS", False),
+        redis_timeout_seconds=_float(env, "REDIS_TIMEOUT_SECONDS", 0.25),
+        redis_retry_after_seconds=_float(env, "REDIS_RETRY_AFTER_SECONDS", 10.0),
+        cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 30, minimum=1),
+        cache_key_prefix=_str(env, "CACHE_KEY_PREFIX", "clinic"),
+        clinic_timezone=timezone,
+        clinic_name=_str(env, "CLINIC_NAME", "Our Clinic"),
+        secret_key=_str(env, "SECRET_KEY", DEVELOPMENT_SECRET_KEY),
+        static_url=static_url,
+        cors_allowed_origins=origins,
+    )
+    values.update(overrides)
+    settings = Settings(**values)
+
+    if settings.redis_port > 65535:
+        raise ConfigError(f"REDIS_PORT must be a TCP port, got {settings.redis_port}")
+    if settings.is_production:
+        if settings.secret_key == DEVELOPMENT_SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY must be set outside local/test mode (set APP_ENV=local for development)"
+            )
+        if len(settings.secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long")
+    return settings

@@ -1,0 +1,135 @@
+"""Validation of patient input. The booking form and the JSON API share `BookingForm`."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import EmailField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from .appointments import Booking
+
+NAME_MAX = 100
+EMAIL_MAX = 254
+NOTES_MAX = 1000
+APPOINTMENT_ID_MAX = 64
+WINDOW_MAX_DAYS = 366
+
+
+class ValidationFailed(Exception):
+    """Input was rejected; `fields` maps each field name to its messages."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class BookingForm(FlaskForm):
+    # Field names match the JSON API so both report errors under the same keys.
+    patientName = StringField(
+        "Full name",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please enter your name."),
+            Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+        ],
+    )
+    patientEmail = EmailField(
+        "Email address",
+        filters=[_strip],
+        validators=[
+            DataRequired("Please enter your email address."),
+            Length(max=EMAIL_MAX, message="That email address is too long."),
+            Email("Please enter a valid email address, like name@example.com."),
+        ],
+    )
+    notes = TextAreaField(
+        "Notes for the clinic (optional)",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=NOTES_MAX, message=f"Please keep notes under {NOTES_MAX} characters."),
+        ],
+    )
+
+    def to_booking(self) -> Booking:
+        return Booking(
+            patient_name=self.patientName.data,
+            patient_email=self.patientEmail.data,
+            notes=self.notes.data or "",
+        )
+
+
+BOOKING_FIELDS = ("patientName", "patientEmail", "notes")
+
+
+def parse_booking_json(payload: Any) -> tuple[str, Booking]:
+    """Validate a JSON booking request; returns (appointmentId, Booking)."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    errors: dict[str, list[str]] = {}
+
+    appointment_id = payload.get("appointmentId")
+    if appointment_id is None or (isinstance(appointment_id, str) and not appointment_id.strip()):
+        errors["appointmentId"] = ["appointmentId is required."]
+    elif not isinstance(appointment_id, str):
+        errors["appointmentId"] = ["appointmentId must be a string."]
+    elif len(appointment_id) > APPOINTMENT_ID_MAX:
+        errors["appointmentId"] = ["appointmentId is too long."]
+
+    strings = {}
+    for name in BOOKING_FIELDS:
+        value = payload.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            strings[name] = value
+        else:
+            errors[name] = [f"{name} must be a string."]
+
+    form = BookingForm(formdata=MultiDict(strings), meta={"csrf": False})
+    form.validate()
+    for name, messages in form.errors.items():
+        errors.setdefault(name, list(messages))
+    if errors:
+        raise ValidationFailed("Some fields are missing or invalid.", errors)
+    return appointment_id.strip(), form.to_booking()
+
+
+def validate_booking_form(form: BookingForm) -> Booking | None:
+    """The page's path through the same validation; None when the form shows errors."""
+    return form.to_booking() if form.validate_on_submit() else None
+
+
+def parse_window(args) -> tuple[date | None, date | None]:
+    """`from`/`to` query parameters (YYYY-MM-DD) for a listing."""
+    errors: dict[str, list[str]] = {}
+    bounds: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        raw = args.get(name, "")
+        if not raw:
+            bounds[name] = None
+            continue
+        try:
+            if len(raw) != 10:
+                raise ValueError
+            bounds[name] = date.fromisoformat(raw)
+        except ValueError:
+            bounds[name] = None
+            errors[name] = [f"{name} must be a date in the form YYYY-MM-DD."]
+    start, end = bounds["from"], bounds["to"]
+    if start and end and end < start:
+        errors["to"] = ["to must not be before from."]
+    if start and end and end - start > timedelta(days=WINDOW_MAX_DAYS):
+        errors["to"] = [f"The date range may span at most {WINDOW_MAX_DAYS} days."]
+    if errors:
+        raise ValidationFailed("Invalid date range.", errors)
+    return start, end
