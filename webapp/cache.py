@@ -19,6 +19,8 @@ import time
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .settings import Settings
 
@@ -67,7 +69,8 @@ class SlotCache:
                         socket_connect_timeout=s.redis_timeout_seconds,
                         socket_timeout=s.redis_timeout_seconds,
                         health_check_interval=30,
-                        retry_on_timeout=False,
+                        # Fail fast: a retry would pay the timeout again.
+                        retry=Retry(NoBackoff(), 0),
                         decode_responses=True,
                     )
         return self._client

@@ -38,6 +38,8 @@ class Settings:
     secret_key: str = DEVELOPMENT_SECRET_KEY
     static_url: str | None = None
     cors_allowed_origins: tuple[str, ...] = ("*",)
+    # Run the notifier in-process after each write (no DynamoDB stream locally).
+    notify_inline: bool = False
 
     @property
     def tz(self) -> ZoneInfo:
@@ -155,6 +157,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         secret_key=_str(env, "SECRET_KEY", DEVELOPMENT_SECRET_KEY),
         static_url=static_url,
         cors_allowed_origins=origins,
+        notify_inline=_bool(env, "NOTIFY_INLINE", False),
     )
     values.update(overrides)
     settings = Settings(**values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
-from . import clock
+from . import clock, events
 from .appointments import (
     AppointmentNotFound,
     AppointmentStore,
@@ -16,6 +16,9 @@ from .appointments import (
 )
 from .cache import SlotCache
 from .settings import Settings
+
+# What an AVAILABLE slot holds before anyone books it.
+SLOT_ATTRIBUTES = ("appointmentId", "appointmentDate", "appointmentTime", "slotStart", "createdAt")
 
 
 def slot_id(day: date, time: str) -> str:
@@ -76,6 +79,8 @@ class SlotService:
             self.cache.invalidate()
             raise
         self.cache.invalidate()
+        before = {key: item[key] for key in SLOT_ATTRIBUTES if key in item}
+        events.publish(self.settings, {**before, "status": "AVAILABLE"}, item)
         return item
 
     def create_slots(

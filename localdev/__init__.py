@@ -1,0 +1,1 @@
+"""Local development: the services the app needs, without an AWS account."""

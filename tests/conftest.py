@@ -1,0 +1,163 @@
+"""Shared fixtures: moto for DynamoDB, a real Redis for the cache, the app and its clients."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+# Tests must never reach real AWS: fake credentials before boto3 is imported anywhere.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+)
+for _name in ("AWS_PROFILE", "DYNAMODB_ENDPOINT_URL", "REDIS_HOST", "SECRET_KEY"):
+    os.environ.pop(_name, None)
+
+import pytest  # noqa: E402
+import redis  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from webapp import clock, create_app  # noqa: E402
+from webapp.appointments import reset_clients  # noqa: E402
+from webapp.settings import load_settings  # noqa: E402
+
+REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # A skipped test is not a passed test: missing services must fail the run.
+    if _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) were skipped; every test must run.", red=True
+        )
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(
+            f"Redis is required at {REDIS_HOST}:{REDIS_PORT} ({error}); scripts/test.sh starts one."
+        )
+    return client
+
+
+@pytest.fixture
+def cache_prefix(redis_server):
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    for key in redis_server.scan_iter(f"{prefix}:*"):
+        redis_server.delete(key)
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        reset_clients()
+        yield
+    reset_clients()
+
+
+@pytest.fixture
+def make_settings(cache_prefix):
+    def build(**env):
+        values = {
+            "APP_ENV": "test",
+            "REDIS_HOST": REDIS_HOST,
+            "REDIS_PORT": str(REDIS_PORT),
+            "CACHE_KEY_PREFIX": cache_prefix,
+            "CLINIC_TIMEZONE": "Australia/Melbourne",
+            "CLINIC_NAME": "Test Clinic",
+        }
+        values.update({k: v for k, v in env.items() if v is not None})
+        for key in [k for k, v in env.items() if v is None]:
+            values.pop(key, None)
+        return load_settings(values)
+
+    return build
+
+
+@pytest.fixture
+def make_app(aws, make_settings):
+    def build(**env):
+        app = create_app(make_settings(**env))
+        app.extensions["slots"].store.create_table()
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def now(monkeypatch):
+    """Freeze the clock at a fixed instant: 2030-06-03 10:00 in Melbourne (a Monday)."""
+    frozen = datetime(2030, 6, 3, 0, 0, tzinfo=UTC)  # 10:00 AEST (UTC+10)
+    monkeypatch.setattr(clock, "utcnow", lambda: frozen)
+    return frozen
+
+
+@pytest.fixture
+def add_slot(app):
+    """Create an AVAILABLE slot; returns its id."""
+    service = app.extensions["slots"]
+
+    def create(day: str, time: str) -> str:
+        appointment_id = f"{day.replace('-', '')}-{time.replace(':', '')}"
+        service.store.put_slot(appointment_id, day, time, clock.iso_timestamp())
+        service.cache.invalidate()
+        return appointment_id
+
+    return create
+
+
+@pytest.fixture
+def future_slot(add_slot):
+    """A slot tomorrow (real clock), for tests that don't care about time."""
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    return add_slot(tomorrow, "10:00")
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+def booking_json(appointment_id: str, **overrides):
+    body = {
+        "appointmentId": appointment_id,
+        "patientName": "Ada Lovelace",
+        "patientEmail": "ada@example.com",
+        "notes": "First visit",
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,31 @@
+"""Status changes as events, for the notification workflow.
+
+In AWS the table's stream (NEW_AND_OLD_IMAGES) carries every change to the notifier
+Lambda. Locally and in tests there is no stream (dynalite and moto have none), so after a
+successful write the app hands the same (old, new) images to the same notifier code
+in-process. Either way the web request itself only writes the status change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+Image = dict[str, Any] | None
+
+
+def publish(settings: Settings, old: Image, new: Image) -> None:
+    """Hand a committed change to the notifier when no table stream will."""
+    if not settings.notify_inline:
+        return
+    from .notifier import process_change
+
+    try:
+        process_change(settings, old, new)
+    except Exception:
+        # A failed email never breaks or rolls back the change that caused it.
+        log.exception("in-process notification failed")
