@@ -24,7 +24,8 @@ AVAILABLE = "AVAILABLE"
 PENDING = "PENDING"
 ACCEPTED = "ACCEPTED"
 DECLINED = "DECLINED"
-STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED)
+CANCELLED = "CANCELLED"  # a request withdrawn by the patient or the clinic
+STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED, CANCELLED)
 
 STATUS_INDEX = "status-slotStart-index"
 PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "status")
