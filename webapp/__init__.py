@@ -6,13 +6,13 @@ the WSGI object used by `flask --app webapp run` and by serverless-wsgi on Lambd
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 from flask_cors import CORS
 from flask_wtf.csrf import CSRFProtect
 
+from .observability import configure_logging, register_request_logging
 from .settings import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
     settings = settings or load_settings()
+    configure_logging(settings.log_level)
     app = Flask(
         __name__,
         static_folder=str(ROOT / "static"),
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
-    logging.basicConfig(level=logging.INFO)
+    register_request_logging(app)
     return app
 
 
@@ -70,7 +71,7 @@ def _register_extensions(app: Flask, settings: Settings, cache_client) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, pages
+    from . import api, ops, pages
 
     settings: Settings = app.config["SETTINGS"]
     csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request to ride on
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(ops.bp)
 
 
 def _register_templating(app: Flask, settings: Settings) -> None:

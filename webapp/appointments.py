@@ -294,3 +294,24 @@ class AppointmentStore:
                 raise SlotUnavailable("past") from None
             raise SlotUnavailable("taken") from None
         return self._from_item(response["Attributes"])
+
+    # -- health (observability) ------------------------------------------------------------
+    HEALTH_SENTINEL_KEY = "#healthcheck"
+
+    def ping(self) -> None:
+        """One cheap read (GetItem on a key no slot uses); StoreUnavailable if it fails.
+
+        GetItem needs no permission the app lacks (DescribeTable would) and costs half a
+        read unit; a missing table or a refused request counts as unreachable.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translate_errors():
+                self.client.get_item(
+                    TableName=self.table_name,
+                    Key=self._key(self.HEALTH_SENTINEL_KEY),
+                    ProjectionExpression="appointmentId",
+                )
+        except ClientError as error:
+            raise StoreUnavailable(error.response.get("Error", {}).get("Code", "")) from error

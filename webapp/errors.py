@@ -13,11 +13,12 @@ from .validation import ValidationFailed
 log = logging.getLogger(__name__)
 
 API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/api/")
+OPS_PATHS = ("/healthz", "/livez", "/openapi.json")
 RETRY_AFTER_SECONDS = 5
 
 
 def wants_json() -> bool:
-    if request.path.startswith(API_PATH_PREFIXES) or request.is_json:
+    if request.path.startswith(API_PATH_PREFIXES) or request.path in OPS_PATHS or request.is_json:
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"], "text/html")
     return best == "application/json"

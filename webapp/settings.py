@@ -40,6 +40,8 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ("*",)
     # Run the notifier in-process after each write (no DynamoDB stream locally).
     notify_inline: bool = False
+    # Observability: level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
+    log_level: str = "INFO"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -102,6 +104,16 @@ def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return raw.strip()
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (_str(env, "LOG_LEVEL", "INFO") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level
+
+
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
@@ -158,6 +170,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         static_url=static_url,
         cors_allowed_origins=origins,
         notify_inline=_bool(env, "NOTIFY_INLINE", False),
+        # Observability
+        log_level=_log_level(env),
     )
     values.update(overrides)
     settings = Settings(**values)
