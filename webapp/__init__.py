@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    from .security import ClinicRequest
+
+    app.request_class = ClinicRequest
     _register_extensions(app, settings, cache_client)
     _register_blueprints(app)
     _register_templating(app, settings)

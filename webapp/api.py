@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .services import slot_service
 from .validation import ValidationFailed, parse_booking_json, parse_window
 
 bp = Blueprint("api", __name__)
+
+
+@bp.before_request
+def refuse_oversized_bodies():
+    # Werkzeug enforces the limit only when a body is read; an API that ignores a body of
+    # the wrong type should still say 413 rather than 400 about its content.
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
 
 
 @bp.get("/appointment-slot")

@@ -71,6 +71,14 @@ class BookingForm(FlaskForm):
 BOOKING_FIELDS = ("patientName", "patientEmail", "notes")
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_booking_json(payload: Any) -> tuple[str, Booking]:
     """Validate a JSON booking request; returns (appointmentId, Booking)."""
     if not isinstance(payload, dict):
@@ -84,13 +92,18 @@ def parse_booking_json(payload: Any) -> tuple[str, Booking]:
         errors["appointmentId"] = ["appointmentId must be a string."]
     elif len(appointment_id) > APPOINTMENT_ID_MAX:
         errors["appointmentId"] = ["appointmentId is too long."]
+    elif not _encodable(appointment_id):
+        errors["appointmentId"] = ["appointmentId must be valid text."]
 
     strings = {}
     for name in BOOKING_FIELDS:
         value = payload.get(name)
         if value is None:
             continue
-        if isinstance(value, str):
+        if isinstance(value, str) and not _encodable(value):
+            # JSON may carry lone surrogates ("\ud800"), which no store can keep as UTF-8.
+            errors[name] = [f"{name} must be valid text."]
+        elif isinstance(value, str):
             strings[name] = value
         else:
             errors[name] = [f"{name} must be a string."]
