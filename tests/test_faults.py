@@ -95,8 +95,12 @@ def test_cached_listing_survives_a_dynamodb_outage(app, client, slot):
     assert [s["appointmentId"] for s in cached.json] == [slot]
 
 
-def test_unreachable_dynamodb_endpoint_is_503(make_settings):
-    # Nothing listens on this port: connection refused, after botocore's own retries.
+def test_unreachable_dynamodb_endpoint_is_503(make_settings, monkeypatch):
+    # Nothing listens on this port: connection refused, after botocore's own retries
+    # (which still happen; only their back-off pauses are skipped to keep the test fast).
+    import botocore.endpoint
+
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda _seconds: None)
     closed = f"http://127.0.0.1:{free_port()}"
     app = create_app(make_settings(DYNAMODB_ENDPOINT_URL=closed))
     client = app.test_client()
