@@ -47,12 +47,12 @@ def build_spec(spec_dir: Path = SPEC_DIR) -> dict[str, Any]:
     return spec
 
 
-@cache
 def openapi_spec() -> dict[str, Any]:
-    """The whole document, built on first use (not at import: cold starts stay cheap)."""
-    return build_spec()
+    """A fresh copy of the whole document (callers may change it without harm)."""
+    return json.loads(openapi_json())
 
 
 @cache
 def openapi_json() -> str:
-    return json.dumps(openapi_spec(), ensure_ascii=False, indent=1)
+    """The document as served, built on first use (not at import: cold starts stay cheap)."""
+    return json.dumps(build_spec(), ensure_ascii=False, indent=1)
