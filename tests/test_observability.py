@@ -268,3 +268,14 @@ def test_livez_touches_nothing(app):
     client_.meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw))
     assert app.test_client().get("/livez").json == {"status": "ok"}
     assert calls == []
+
+
+def test_the_development_servers_access_line_is_dropped():
+    # werkzeug's own line (`flask run`) would log the query string; ours replaces it.
+    werkzeug = logging.getLogger("werkzeug")
+    assert any(isinstance(f, observability.DropDevServerAccessLines) for f in werkzeug.filters)
+    line = '127.0.0.1 - - [25/Nov/2026 09:29:18] "GET /livez?token=abc HTTP/1.1" 200 -'
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, line, None, None)
+    assert not werkzeug.filter(record)
+    banner = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, " * Running on", None, None)
+    assert werkzeug.filter(banner)

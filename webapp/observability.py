@@ -80,11 +80,14 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-class _DropDevServerAccessLines(logging.Filter):
+_DEV_SERVER_ACCESS_LINE = re.compile(r'\] "[A-Z]+ \S* HTTP/[0-9.]+" [0-9]{3} ')
+
+
+class DropDevServerAccessLines(logging.Filter):
     """The development server's own access line holds the query string; ours replaces it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "werkzeug" and record.msg == '"%s" %s %s')
+        return not _DEV_SERVER_ACCESS_LINE.search(record.getMessage())
 
 
 _MARK = "_clinic_json_logging"
@@ -113,8 +116,8 @@ def configure_logging(level: str = "INFO", root: logging.Logger | None = None) -
     for name in _PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
     werkzeug = logging.getLogger("werkzeug")
-    if not any(isinstance(f, _DropDevServerAccessLines) for f in werkzeug.filters):
-        werkzeug.addFilter(_DropDevServerAccessLines())
+    if not any(isinstance(f, DropDevServerAccessLines) for f in werkzeug.filters):
+        werkzeug.addFilter(DropDevServerAccessLines())
 
 
 def current_request_id() -> str | None:
