@@ -161,3 +161,26 @@ def booking_json(appointment_id: str, **overrides):
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture(scope="session")
+def dynalite_endpoint():
+    """A real DynamoDB-compatible server (atomic conditional writes, unlike moto)."""
+    from localdev.services import free_port, start_dynalite
+
+    port = free_port()
+    process = start_dynalite(port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def dynalite_app(dynalite_endpoint, make_settings):
+    """The app against dynalite, with a table of its own."""
+    reset_clients()
+    table = f"Appointments-{uuid.uuid4().hex[:8]}"
+    app = create_app(make_settings(DYNAMODB_ENDPOINT_URL=dynalite_endpoint, TABLE_NAME=table))
+    app.extensions["slots"].store.create_table()
+    yield app
+    reset_clients()
