@@ -89,17 +89,22 @@ class LiveApp:
         self.service.cache.invalidate()
         return appointment_id
 
+    def flask(self, *args: str, input: str | None = None) -> str:
+        """Run a `flask --app webapp` command against the live table; returns its output."""
+        return flask_command(self.env, *args, input=input)
+
     def item(self, appointment_id: str) -> dict:
         item = self.service.store.get(appointment_id)
         assert item is not None, f"no item {appointment_id}"
         return item
 
 
-def _flask(env: dict[str, str], *args: str) -> None:
+def flask_command(env: dict[str, str], *args: str, input: str | None = None) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "webapp", *args],
         env=env,
         cwd=ROOT,
+        input=input,
         capture_output=True,
         text=True,
         timeout=120,
@@ -107,6 +112,7 @@ def _flask(env: dict[str, str], *args: str) -> None:
     )
     if result.returncode:
         pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
 
 
 @pytest.fixture(scope="session")
@@ -164,8 +170,8 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
     log_path = ARTIFACTS / "browser-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _flask(env, "create-table")
-        _flask(env, "populate-slots", "--days", "7")
+        flask_command(env, "create-table")
+        flask_command(env, "populate-slots", "--days", "7")
         with log_path.open("w") as log:
             server = subprocess.Popen(
                 [
