@@ -79,10 +79,11 @@ def aws():
 
 
 @pytest.fixture
-def make_settings(cache_prefix):
+def make_settings(cache_prefix, tmp_path):
     def build(**env):
         values = {
             "APP_ENV": "test",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
             "REDIS_HOST": REDIS_HOST,
             "REDIS_PORT": str(REDIS_PORT),
             "CACHE_KEY_PREFIX": cache_prefix,
