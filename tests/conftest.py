@@ -162,3 +162,25 @@ def booking_json(appointment_id: str, **overrides):
     }
     body.update(overrides)
     return body
+
+
+# -- notifications
+@pytest.fixture
+def lambda_app(monkeypatch, make_app):
+    """The notifier Lambda's environment (SES via moto) plus a web app sharing its table.
+
+    The web app itself does not notify in-process here: the stream handler does it.
+    """
+    import boto3
+
+    from tests.notification_helpers import LAMBDA_ENV, MAIL_FROM
+    from webapp import notifications, notifier
+
+    for name, value in LAMBDA_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(notifier, "_notifier", None)  # a fresh "cold start" per test
+    notifications.reset_clients()
+    app = make_app(**LAMBDA_ENV)
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=MAIL_FROM)
+    yield app
+    notifications.reset_clients()

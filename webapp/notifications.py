@@ -134,7 +134,9 @@ def _templates():
 
                 _env = Environment(
                     loader=FileSystemLoader(str(TEMPLATES)),
-                    autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+                    autoescape=select_autoescape(
+                        enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+                    ),
                     undefined=StrictUndefined,
                     keep_trailing_newline=True,
                     trim_blocks=True,
