@@ -43,7 +43,7 @@ DEDUP_DAYS = 30  # far longer than a stream record (24 h) or a reminder window c
 STREAM_SAFETY_MILLIS = 15_000
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     """An error's code or type, never its message (which may quote an email address)."""
     response = getattr(error, "response", None)
     if isinstance(response, dict):
@@ -72,7 +72,10 @@ class Notifier:
             send(self.settings, message, notice)
         except Exception as error:
             log.warning(
-                "email %s for %s failed: %s", notice.kind, notice.appointment_id, _describe(error)
+                "email %s for %s failed: %s",
+                notice.kind,
+                notice.appointment_id,
+                describe_error(error),
             )
             try:
                 self.store.forget_notification(notice.dedup_key)
@@ -81,7 +84,7 @@ class Notifier:
                     "could not release claim for %s %s: %s",
                     notice.kind,
                     notice.appointment_id,
-                    _describe(cleanup_error),
+                    describe_error(cleanup_error),
                 )
             raise
         return True
@@ -198,7 +201,7 @@ def handle_stream(event: dict[str, Any], context) -> dict[str, list[dict[str, st
                 record.get("eventName", "?"),
                 sequence,
                 key,
-                _describe(error),
+                describe_error(error),
             )
             held_back.add(key)
             failures.append(sequence)
