@@ -66,6 +66,8 @@ def main() -> int:
     env.setdefault("SECRET_KEY", _secret_key())
     env.setdefault("CLINIC_TIMEZONE", "UTC")
     env.setdefault("OUTBOX_DIR", str(DATA / "outbox"))
+    env.setdefault("STAFF_NOTIFY_EMAIL", "staff@clinic.localhost")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     dynalite = redis_server = server = None

@@ -79,10 +79,11 @@ def aws():
 
 
 @pytest.fixture
-def make_settings(cache_prefix):
+def make_settings(cache_prefix, tmp_path):
     def build(**env):
         values = {
             "APP_ENV": "test",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
             "REDIS_HOST": REDIS_HOST,
             "REDIS_PORT": str(REDIS_PORT),
             "CACHE_KEY_PREFIX": cache_prefix,
@@ -184,3 +185,25 @@ def dynalite_app(dynalite_endpoint, make_settings):
     app.extensions["slots"].store.create_table()
     yield app
     reset_clients()
+
+
+# -- notifications
+@pytest.fixture
+def lambda_app(monkeypatch, make_app):
+    """The notifier Lambda's environment (SES via moto) plus a web app sharing its table.
+
+    The web app itself does not notify in-process here: the stream handler does it.
+    """
+    import boto3
+
+    from tests.notification_helpers import LAMBDA_ENV, MAIL_FROM
+    from webapp import notifications, notifier
+
+    for name, value in LAMBDA_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(notifier, "_notifier", None)  # a fresh "cold start" per test
+    notifications.reset_clients()
+    app = make_app(**LAMBDA_ENV)
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=MAIL_FROM)
+    yield app
+    notifications.reset_clients()

@@ -8,6 +8,12 @@ from webapp import create_app
 from webapp.settings import ConfigError, load_settings
 
 GOOD_SECRET = "s" * 40
+PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": GOOD_SECRET,
+    "MAIL_FROM": "bookings@clinic.example",
+    "PUBLIC_BASE_URL": "https://clinic.example",
+}
 
 
 def test_defaults_follow_the_seed():
@@ -21,8 +27,7 @@ def test_defaults_follow_the_seed():
 def test_production_reads_everything():
     settings = load_settings(
         {
-            "APP_ENV": "production",
-            "SECRET_KEY": GOOD_SECRET,
+            **PRODUCTION,
             "TABLE_NAME": "PatientBookings",
             "REDIS_HOST": "cache.internal",
             "REDIS_PORT": "6380",
@@ -67,17 +72,20 @@ def test_malformed_values_fail_naming_the_variable(env, variable):
 
 
 def test_production_refuses_the_default_secret_key():
+    without_secret = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({"APP_ENV": "production"})
+        load_settings(without_secret)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({"APP_ENV": "production", "SECRET_KEY": "short"})
+        load_settings({**without_secret, "SECRET_KEY": "short"})
+    without_env = {k: v for k, v in without_secret.items() if k != "APP_ENV"}
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({})  # production is the default
+        load_settings(without_env)  # production is the default
 
 
 def test_app_factory_fails_at_start_up(monkeypatch):
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SECRET_KEY")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app()
 
@@ -92,7 +100,7 @@ def test_module_level_app_is_built_on_first_access(monkeypatch):
 
 
 def test_production_cookies_and_hsts(aws, monkeypatch):
-    app = create_app(load_settings({"APP_ENV": "production", "SECRET_KEY": GOOD_SECRET}))
+    app = create_app(load_settings(PRODUCTION))
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     response = app.test_client().get("/nowhere")
