@@ -90,9 +90,7 @@ def ensure_node_modules() -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError("npm is not installed; Node.js 20+ and npm are needed to package")
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, stdout=sys.stderr
-    )
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True, stdout=sys.stderr)
 
 
 def package(force: bool = False, python_bin: str | None = None) -> bool:
