@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import random
 import statistics
@@ -200,7 +201,7 @@ def batch_write(client, table: str, items: Iterator[dict], threads: int = 8) -> 
 def percentile(values: list[float], fraction: float) -> float:
     """Nearest-rank percentile (p99 of 200 samples is the 198th smallest)."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
 
 
