@@ -113,6 +113,8 @@ def resolved_web_env(resources: dict) -> dict[str, str]:
             )
         elif value.get("Fn::GetAtt", [""])[0] == "SlotCache":
             continue
+        elif value == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}:
+            env[name] = "https://abc123.execute-api.us-east-1.amazonaws.com"
         else:
             raise AssertionError(f"unexpected reference in {name}: {value}")
     return env

@@ -37,7 +37,7 @@ def env_of(resources: dict, function: str) -> dict:
 def settings_env_names() -> set[str]:
     """Every environment variable webapp/settings.py reads."""
     source = (ROOT / "webapp" / "settings.py").read_text()
-    return set(re.findall(r'_(?:str|int|float|bool)\(env, "([A-Z_]+)"', source))
+    return set(re.findall(r'_(?:str|int|float|bool|email)\(env, "([A-Z_]+)"', source))
 
 
 # -- data ------------------------------------------------------------------------------
@@ -47,6 +47,8 @@ def test_table_matches_the_app_schema(resources):
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(ATTRIBUTE_DEFINITIONS, key=str)
     assert table["GlobalSecondaryIndexes"] == GLOBAL_SECONDARY_INDEXES
     assert table["BillingMode"] == "PAY_PER_REQUEST"
+    # The notifier's de-duplication records expire through this attribute.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 
 def test_table_is_durable_and_streams_both_images(resources):
@@ -187,6 +189,7 @@ def test_stream_feeds_the_notifier_with_dlq_bisect_and_bounded_retries(resources
         "PENDING",
         "ACCEPTED",
         "DECLINED",
+        "CANCELLED",
     }
 
 
@@ -293,9 +296,9 @@ def test_notifier_role_reads_its_stream_mails_and_dead_letters(resources):
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
     }
-    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert granted[DLQ] == {"sqs:SendMessage"}
-    ses = [s for s in statements(resources["NotifierRole"]) if s["Action"] == "ses:SendEmail"]
+    ses = [s for s in statements(resources["NotifierRole"]) if s["Action"] == "ses:SendRawEmail"]
     (ses,) = ses
     for arn in ses["Resource"]:
         assert ":identity/" in json.dumps(arn)
@@ -309,7 +312,7 @@ def test_notifier_role_reads_its_stream_mails_and_dead_letters(resources):
 def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
     granted = actions_by_resource(resources["RemindersRole"])
     assert granted[INDEX] == {"dynamodb:Query"}
-    assert granted[TABLE] == {"dynamodb:PutItem"}
+    assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert granted[DLQ] == {"sqs:SendMessage"}
 
 
