@@ -86,6 +86,8 @@ def app_env(endpoint: str | None, prefix: str | None, **extra: str) -> dict[str,
         "TABLE_NAME": "Appointments",
         "CLINIC_TIMEZONE": TIMEZONE,
         "CACHE_TTL_SECONDS": "600",
+        "MAIL_FROM": "bookings@clinic.example",
+        "PUBLIC_BASE_URL": "https://clinic.example",
     }
     if endpoint:
         env["DYNAMODB_ENDPOINT_URL"] = endpoint

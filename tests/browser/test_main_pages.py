@@ -80,7 +80,7 @@ def _slot_taken(page: Page, live: LiveApp) -> None:
 @main_page("not-found")
 def _not_found(page: Page, live: LiveApp) -> None:
     page.goto(f"{live.url}/book/no-such-slot")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Not Found")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
 
 
 def _someone_else():
