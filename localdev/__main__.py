@@ -13,6 +13,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,10 @@ def _secret_key() -> str:
 
 def _flask(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "-m", "flask", "--app", "webapp", *args], env=env)
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -61,8 +66,11 @@ def main() -> int:
     env.setdefault("SECRET_KEY", _secret_key())
     env.setdefault("CLINIC_TIMEZONE", "UTC")
     env.setdefault("OUTBOX_DIR", str(DATA / "outbox"))
+    env.setdefault("STAFF_NOTIFY_EMAIL", "staff@clinic.localhost")
+    env.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
 
-    dynalite = redis_server = None
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    dynalite = redis_server = server = None
     try:
         if not env.get("DYNAMODB_ENDPOINT_URL"):
             if port_open("127.0.0.1", args.dynamodb_port):
@@ -99,10 +107,14 @@ def main() -> int:
         run = ["run", "--host", args.host, "--port", str(args.port)]
         if args.debug:
             run.append("--debug")
-        return _flask(*run, env=env)
+        server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "webapp", *run], env=env)
+        return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            server.wait(timeout=10)
         if dynalite is not None:
             dynalite.terminate()
             dynalite.wait(timeout=10)

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 source scripts/services.sh
+source scripts/browser.sh
 
 echo "==> ruff"
 .venv/bin/ruff check .

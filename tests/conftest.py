@@ -79,10 +79,11 @@ def aws():
 
 
 @pytest.fixture
-def make_settings(cache_prefix):
+def make_settings(cache_prefix, tmp_path):
     def build(**env):
         values = {
             "APP_ENV": "test",
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
             "REDIS_HOST": REDIS_HOST,
             "REDIS_PORT": str(REDIS_PORT),
             "CACHE_KEY_PREFIX": cache_prefix,
@@ -161,3 +162,48 @@ def booking_json(appointment_id: str, **overrides):
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture(scope="session")
+def dynalite_endpoint():
+    """A real DynamoDB-compatible server (atomic conditional writes, unlike moto)."""
+    from localdev.services import free_port, start_dynalite
+
+    port = free_port()
+    process = start_dynalite(port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def dynalite_app(dynalite_endpoint, make_settings):
+    """The app against dynalite, with a table of its own."""
+    reset_clients()
+    table = f"Appointments-{uuid.uuid4().hex[:8]}"
+    app = create_app(make_settings(DYNAMODB_ENDPOINT_URL=dynalite_endpoint, TABLE_NAME=table))
+    app.extensions["slots"].store.create_table()
+    yield app
+    reset_clients()
+
+
+# -- notifications
+@pytest.fixture
+def lambda_app(monkeypatch, make_app):
+    """The notifier Lambda's environment (SES via moto) plus a web app sharing its table.
+
+    The web app itself does not notify in-process here: the stream handler does it.
+    """
+    import boto3
+
+    from tests.notification_helpers import LAMBDA_ENV, MAIL_FROM
+    from webapp import notifications, notifier
+
+    for name, value in LAMBDA_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(notifier, "_notifier", None)  # a fresh "cold start" per test
+    notifications.reset_clients()
+    app = make_app(**LAMBDA_ENV)
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=MAIL_FROM)
+    yield app
+    notifications.reset_clients()

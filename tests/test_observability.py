@@ -279,3 +279,18 @@ def test_the_development_servers_access_line_is_dropped():
     assert not werkzeug.filter(record)
     banner = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, " * Running on", None, None)
     assert werkzeug.filter(banner)
+
+
+def test_stream_handler_lines_carry_the_lambda_request_id(monkeypatch, capsys, aws):
+    from webapp import notifier
+
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setattr(notifier, "_notifier", None)
+    context = SimpleNamespace(aws_request_id="stream-invocation-1")
+    capsys.readouterr()
+    result = notifier.handle_stream({"Records": [{"eventName": "MODIFY"}]}, context)
+    assert result == {"batchItemFailures": []}
+    _, entries = log_lines(capsys)
+    [line] = [e for e in entries if e["logger"] == "webapp.notifier"]
+    assert line["aws_request_id"] == "stream-invocation-1"
+    assert line["level"] == "ERROR"

@@ -295,6 +295,65 @@ class AppointmentStore:
             raise SlotUnavailable("taken") from None
         return self._from_item(response["Attributes"])
 
+    # -- notifications -------------------------------------------------------------------
+    # De-duplication records share the table: key "notification#<id>#<requestedAt>#<kind>",
+    # no `status` (so they never enter the status index), and an `expiresAt` TTL.
+    def record_notification(self, key: str, expires_at: int, now_iso: str) -> bool:
+        """Claim a notification before sending it; False if it was claimed already."""
+        from botocore.exceptions import ClientError
+
+        item = {"appointmentId": key, "recordedAt": now_iso, "expiresAt": expires_at}
+        try:
+            with _translate_errors():
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self._to_item(item),
+                    ConditionExpression="attribute_not_exists(appointmentId)",
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def forget_notification(self, key: str) -> None:
+        """Drop a claim whose email could not be sent, so a retry can send it."""
+        with _translate_errors():
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=self._key(key),
+                ConditionExpression="attribute_not_exists(#status)",
+                ExpressionAttributeNames={"#status": "status"},
+            )
+
+    def list_accepted_between(self, after: str, until: str) -> list[dict[str, Any]]:
+        """Full ACCEPTED items with `after` < slotStart <= `until` (for reminders)."""
+        if until <= after:
+            return []
+        params = {
+            "TableName": self.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :accepted AND slotStart BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":accepted": {"S": ACCEPTED},
+                ":lo": {"S": after},
+                ":hi": {"S": until},
+            },
+        }
+        items: list[dict[str, Any]] = []
+        with _translate_errors():
+            while True:
+                response = self.client.query(**params)
+                items.extend(self._from_item(item) for item in response.get("Items", []))
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    break
+                params["ExclusiveStartKey"] = last_key
+        items = [item for item in items if item["slotStart"] > after]
+        items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
+        return items
+
     # -- health (observability) ------------------------------------------------------------
     HEALTH_SENTINEL_KEY = "#healthcheck"
 

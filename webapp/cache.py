@@ -29,11 +29,12 @@ log = logging.getLogger(__name__)
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 
 # Write the window only if no invalidation happened since the reader saw `epoch`.
+# The hash expires TTL seconds after its first window was written (works on Redis 6 too).
 _FILL_SCRIPT = """
 local current = redis.call('GET', KEYS[2]) or '0'
 if current ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4], 'NX')
+if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 return 1
 """
 

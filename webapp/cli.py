@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app webapp create-table | populate-slots`."""
+"""Operator commands: `flask --app webapp create-table | populate-slots | send-reminders`."""
 
 from __future__ import annotations
 
@@ -76,6 +76,23 @@ def populate_slots_command(days: int, times: str, start, skip_weekends: bool):
     )
 
 
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command():
+    """Email reminders for ACCEPTED appointments starting soon (run it e.g. hourly)."""
+    from .notifier import Notifier
+
+    settings = current_app.config["SETTINGS"]
+    counts = Notifier(settings).send_reminders()
+    click.echo(
+        f"Reminders: {counts['sent']} sent, {counts['skipped']} already sent or skipped, "
+        f"{counts['failed']} failed (window: next {settings.reminder_hours_before} h)."
+    )
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_table_command)
     app.cli.add_command(populate_slots_command)
+    app.cli.add_command(send_reminders_command)

@@ -16,6 +16,14 @@ API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/api/")
 OPS_PATHS = ("/healthz", "/livez", "/openapi.json")
 RETRY_AFTER_SECONDS = 5
 
+# What a person sees for the common HTTP errors; API clients get Werkzeug's description.
+FRIENDLY_PAGES = {
+    400: ("Please check your request", "Something in that request was not right."),
+    404: ("Page not found", "We could not find the page you were looking for."),
+    405: ("Page not found", "That page cannot be used this way."),
+    413: ("Too much data", "That form sent more data than we accept."),
+}
+
 
 def wants_json() -> bool:
     if request.path.startswith(API_PATH_PREFIXES) or request.path in OPS_PATHS or request.is_json:
@@ -77,9 +85,10 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers["Allow"] = ", ".join(error.valid_methods)
             return response
         response = error.get_response()
-        body = render_template(
-            "error.html", title=error.name, message=error.description, status=error.code
-        )
+        title, message = FRIENDLY_PAGES.get(error.code, (error.name, error.description))
+        if error.description != type(error).description:
+            message = error.description  # a specific reason, e.g. a missing CSRF token
+        body = render_template("error.html", title=title, message=message, status=error.code)
         response.set_data(body)
         response.content_type = "text/html; charset=utf-8"
         return response

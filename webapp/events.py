@@ -22,10 +22,11 @@ def publish(settings: Settings, old: Image, new: Image) -> None:
     """Hand a committed change to the notifier when no table stream will."""
     if not settings.notify_inline:
         return
-    from .notifier import process_change
+    from .notifier import describe_error, process_change
 
     try:
         process_change(settings, old, new)
-    except Exception:
-        # A failed email never breaks or rolls back the change that caused it.
-        log.exception("in-process notification failed")
+    except Exception as error:
+        # A failed email never breaks or rolls back the change that caused it. Only the
+        # error's type is logged: its message may quote the patient's address.
+        log.error("in-process notification failed: %s", describe_error(error))

@@ -21,7 +21,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +119,18 @@ def configure_logging(level: str = "INFO", root: logging.Logger | None = None) -
     werkzeug = logging.getLogger("werkzeug")
     if not any(isinstance(f, DropDevServerAccessLines) for f in werkzeug.filters):
         werkzeug.addFilter(DropDevServerAccessLines())
+
+
+@contextmanager
+def lambda_invocation(context) -> Iterator[None]:
+    """For Lambda handlers that are not HTTP (stream, schedule): tag every line logged
+    during the invocation with its Lambda request id."""
+    aws_request_id = str(getattr(context, "aws_request_id", "") or uuid.uuid4().hex)
+    token = _context.set({"request_id": aws_request_id, "aws_request_id": aws_request_id})
+    try:
+        yield
+    finally:
+        _reset(token)
 
 
 def current_request_id() -> str | None:

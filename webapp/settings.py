@@ -40,6 +40,14 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ("*",)
     # Run the notifier in-process after each write (no DynamoDB stream locally).
     notify_inline: bool = False
+    # -- notifications
+    email_backend: str = "ses"  # ses | outbox | console
+    mail_from: str | None = None
+    staff_notify_email: str | None = None
+    public_base_url: str = "http://127.0.0.1:5000"
+    reminder_hours_before: int = 24
+    appointment_minutes: int = 30
+    outbox_dir: str = ".local/outbox"
     # Observability: level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
 
@@ -115,6 +123,8 @@ def _log_level(env: Mapping[str, str]) -> str:
 
 
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+_EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+EMAIL_BACKENDS = ("ses", "outbox", "console")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 
@@ -169,7 +179,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         secret_key=_str(env, "SECRET_KEY", DEVELOPMENT_SECRET_KEY),
         static_url=static_url,
         cors_allowed_origins=origins,
-        notify_inline=_bool(env, "NOTIFY_INLINE", False),
+        notify_inline=_bool(env, "NOTIFY_INLINE", app_env != "production"),
+        # -- notifications
+        **_notification_values(env, app_env),
         # Observability
         log_level=_log_level(env),
     )
@@ -186,3 +198,57 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         if len(settings.secret_key) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters long")
     return settings
+
+
+# -- notifications
+def _email(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    value = _str(env, name, default)
+    if value is not None and not _EMAIL.match(value):
+        raise ConfigError(
+            f"{name} must be a plain email address like name@example.com, got {value!r}"
+        )
+    return value
+
+
+def _notification_values(env: Mapping[str, str], app_env: str) -> dict:
+    production = app_env == "production"
+    backend = _str(env, "EMAIL_BACKEND", "ses" if production else "outbox").lower()
+    if backend not in EMAIL_BACKENDS:
+        raise ConfigError(
+            f"EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}, got {backend!r}"
+        )
+    if backend == "console" and production:
+        # The console backend prints whole messages, patient data included, into the logs.
+        raise ConfigError("EMAIL_BACKEND=console is for local development only")
+
+    mail_from = _email(env, "MAIL_FROM", None)
+    if mail_from is None:
+        if backend == "ses":
+            raise ConfigError(
+                "MAIL_FROM must be set (an SES-verified sender) when EMAIL_BACKEND=ses"
+            )
+        mail_from = "bookings@clinic.localhost"
+
+    base_url = _str(env, "PUBLIC_BASE_URL", None)
+    if base_url is None:
+        if production:
+            raise ConfigError(
+                "PUBLIC_BASE_URL must be set (the site's address, used for links in emails)"
+            )
+        base_url = "http://127.0.0.1:5000"
+    if not _URL.match(base_url):
+        raise ConfigError(f"PUBLIC_BASE_URL must be an http(s) URL, got {base_url!r}")
+
+    minutes = _int(env, "APPOINTMENT_MINUTES", 30, minimum=1)
+    if minutes > 24 * 60:
+        raise ConfigError(f"APPOINTMENT_MINUTES must be at most a day (1440), got {minutes}")
+
+    return dict(
+        email_backend=backend,
+        mail_from=mail_from,
+        staff_notify_email=_email(env, "STAFF_NOTIFY_EMAIL", None),
+        public_base_url=base_url.rstrip("/"),
+        reminder_hours_before=_int(env, "REMINDER_HOURS_BEFORE", 24, minimum=1),
+        appointment_minutes=minutes,
+        outbox_dir=_str(env, "OUTBOX_DIR", ".local/outbox"),
+    )

@@ -126,6 +126,7 @@ def parse_window(args) -> tuple[date | None, date | None]:
     """`from`/`to` query parameters (YYYY-MM-DD) for a listing."""
     errors: dict[str, list[str]] = {}
     bounds: dict[str, date | None] = {}
+    labels = {"from": "The start date (from)", "to": "The end date (to)"}
     for name in ("from", "to"):
         raw = args.get(name, "")
         if not raw:
@@ -137,10 +138,10 @@ def parse_window(args) -> tuple[date | None, date | None]:
             bounds[name] = date.fromisoformat(raw)
         except ValueError:
             bounds[name] = None
-            errors[name] = [f"{name} must be a date in the form YYYY-MM-DD."]
+            errors[name] = [f"{labels[name]} must be a date in the form YYYY-MM-DD."]
     start, end = bounds["from"], bounds["to"]
     if start and end and end < start:
-        errors["to"] = ["to must not be before from."]
+        errors["to"] = ["The end date (to) must not be before the start date (from)."]
     if start and end and end - start > timedelta(days=WINDOW_MAX_DAYS):
         errors["to"] = [f"The date range may span at most {WINDOW_MAX_DAYS} days."]
     if errors:

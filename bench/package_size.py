@@ -1,0 +1,120 @@
+"""Deployment package figures: zip size and the cold-start import of the packaged handler.
+
+    python bench/package_size.py [--runs 9]
+
+Packages offline first if .serverless/ is missing or stale (scripts/package_offline.py).
+The import figure is the wall time of `import wsgi_handler` (which builds the Flask app,
+as Lambda's init phase does) in a fresh interpreter whose only path besides the standard
+library is the unpacked zip, with no byte code written (Lambda's /var/task is read-only).
+It runs under python3.12 (the Lambda runtime's version) when available. Lambda's own
+numbers also include downloading the code and starting the runtime, and depend on memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import package_offline  # noqa: E402
+
+FAKE_ENV = {
+    "APP_ENV": "production",
+    "TABLE_NAME": "clinic-appointments-ci",
+    "AWS_REGION": "us-east-1",
+    "SECRET_KEY": "bench-secret-" + "x" * 40,
+    "STATIC_URL": "https://d111111abcdef8.cloudfront.net/static",
+    "CORS_ALLOWED_ORIGINS": "https://d111111abcdef8.cloudfront.net",
+    "REDIS_HOST": "cache.invalid",  # never contacted at import
+    "REDIS_TLS": "true",
+    "CACHE_KEY_PREFIX": "{clinic}",
+    "STRIP_STAGE_PATH": "true",
+}
+
+PROBE = (
+    "import sys, time; t = time.perf_counter(); sys.path.insert(0, sys.argv[1]); "
+    "import wsgi_handler; assert not isinstance(wsgi_handler.wsgi_app, Exception); "
+    "print(time.perf_counter() - t)"
+)
+
+
+def lambda_like_python(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    candidate = shutil.which("python3.12")
+    if candidate:
+        ok = subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0
+        if ok:
+            return candidate
+    return sys.executable
+
+
+def import_seconds(python: str, task: Path, runs: int, write_bytecode: bool) -> list[float]:
+    flags = ["-I", "-S"] + ([] if write_bytecode else ["-B"])
+    env = {"PATH": "/usr/bin:/bin", **FAKE_ENV}
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [python, *flags, "-c", PROBE, str(task)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        samples.append(float(out.stdout.strip()))
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--python", help="interpreter to time with (default: python3.12)")
+    args = parser.parse_args()
+
+    package_offline.package()
+    zip_path = package_offline.ZIP
+    python = lambda_like_python(args.python)
+    version = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    with zipfile.ZipFile(zip_path) as archive:
+        infos = archive.infolist()
+        unzipped = sum(i.file_size for i in infos)
+        with tempfile.TemporaryDirectory() as tmp:
+            task = Path(tmp) / "task"
+            archive.extractall(task)
+            source_only = import_seconds(python, task, args.runs, write_bytecode=False)
+            # For comparison: the same with byte code compiled ahead (not what ships).
+            subprocess.run([python, "-m", "compileall", "-q", str(task)], check=True)
+            precompiled = import_seconds(python, task, args.runs, write_bytecode=False)
+
+    figures = {
+        "zip_bytes": zip_path.stat().st_size,
+        "zip_mib": round(zip_path.stat().st_size / 2**20, 2),
+        "unzipped_mib": round(unzipped / 2**20, 2),
+        "files": len(infos),
+        "python": version,
+        "runs": args.runs,
+        "import_ms_median": round(statistics.median(source_only) * 1000, 1),
+        "import_ms_min": round(min(source_only) * 1000, 1),
+        "import_ms_median_if_bytecode_shipped": round(statistics.median(precompiled) * 1000, 1),
+    }
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""Browser fixtures: the app behind a real WSGI server, Debian's chromium through Playwright.
+
+Session-scoped and started once: dynalite (in memory) as DynamoDB, the real Redis with a
+key prefix of its own, gunicorn serving `webapp:app` on a free port of 127.0.0.1, a static
+site on two other origins (one allowed by CORS, one not) and one chromium. Each test gets
+fresh browser contexts (no shared cookies) and creates the slots it needs on days of its own.
+
+Screenshots of every page still open when a test fails land in test-artifacts/failures/.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from localdev.services import ROOT, free_port, start_dynalite, wait_for_port
+from tests.conftest import REDIS_HOST, REDIS_PORT
+from webapp import clock
+from webapp.cache import SlotCache
+from webapp.settings import load_settings
+from webapp.slots import SlotService
+
+ARTIFACTS = ROOT / "test-artifacts"
+CROSS_ORIGIN_SITE = Path(__file__).parent / "cross_origin_site"
+CLINIC_TIMEZONE = "Australia/Melbourne"
+# Flags Debian's chromium needs here: no sandbox (root, containers) and no background
+# traffic (the closed network refuses it and the browser would stall on retries).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.access(found, os.X_OK):
+        pytest.fail(
+            "chromium is required for the browser tests: `apt-get install chromium` "
+            "(scripts/test.sh does it via scripts/browser.sh)",
+            pytrace=False,
+        )
+    return found
+
+
+# -- the app under test ------------------------------------------------------------------
+
+
+@dataclass
+class LiveApp:
+    """The running site, plus direct access to its table and cache for set-up and checks."""
+
+    url: str
+    env: dict[str, str]
+    service: SlotService
+    outbox_dir: Path
+    _days: Iterator[int] = field(default_factory=lambda: itertools.count(40))
+
+    def new_day(self) -> date:
+        """A future day no other test uses (populate-slots fills only the next week)."""
+        return self.service.today() + timedelta(days=next(self._days))
+
+    def add_slot(self, day: date, time: str) -> str:
+        appointment_id = f"browser-{day:%Y%m%d}-{time.replace(':', '')}"
+        assert self.service.store.put_slot(
+            appointment_id, day.isoformat(), time, clock.iso_timestamp()
+        ), f"slot {appointment_id} already exists"
+        self.service.cache.invalidate()
+        return appointment_id
+
+    def flask(self, *args: str, input: str | None = None) -> str:
+        """Run a `flask --app webapp` command against the live table; returns its output."""
+        return flask_command(self.env, *args, input=input)
+
+    def item(self, appointment_id: str) -> dict:
+        item = self.service.store.get(appointment_id)
+        assert item is not None, f"no item {appointment_id}"
+        return item
+
+
+def flask_command(env: dict[str, str], *args: str, input: str | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", *args],
+        env=env,
+        cwd=ROOT,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode:
+        pytest.fail(f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def static_site() -> Iterator[Callable[[], str]]:
+    """Start servers of the static cross-origin page; each call returns a new origin."""
+    servers: list[ThreadingHTTPServer] = []
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    def start() -> str:
+        handler = partial(Quiet, directory=str(CROSS_ORIGIN_SITE))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def partner_origin(static_site) -> str:
+    """The origin of the static page that CORS_ALLOWED_ORIGINS lets in."""
+    return static_site()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
+    tmp = tmp_path_factory.mktemp("live")
+    dynalite_port, app_port = free_port(), free_port()
+    dynalite = start_dynalite(dynalite_port)
+    prefix = f"browser-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "APP_ENV": "local",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{dynalite_port}",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "TABLE_NAME": "Appointments",
+        "REDIS_HOST": REDIS_HOST,
+        "REDIS_PORT": str(REDIS_PORT),
+        "CACHE_KEY_PREFIX": prefix,
+        "CLINIC_TIMEZONE": CLINIC_TIMEZONE,
+        "CLINIC_NAME": "Riverside Clinic",
+        "CORS_ALLOWED_ORIGINS": partner_origin,
+        "OUTBOX_DIR": str(tmp / "outbox"),
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    server = None
+    log_path = ARTIFACTS / "browser-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        flask_command(env, "create-table")
+        flask_command(env, "populate-slots", "--days", "7")
+        with log_path.open("w") as log:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"127.0.0.1:{app_port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                    "webapp:app",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for_port("127.0.0.1", app_port, timeout=30)
+        except RuntimeError:
+            server.kill()
+            pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+        settings = load_settings(env)
+        service = SlotService(settings, SlotCache(settings))
+        yield LiveApp(
+            url=f"http://127.0.0.1:{app_port}", env=env, service=service, outbox_dir=tmp / "outbox"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+        dynalite.terminate()
+        dynalite.wait(timeout=15)
+        for key in redis_server.scan_iter(f"{prefix}:*"):
+            redis_server.delete(key)
+
+
+# -- the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.browser_call_failed = report.failed
+    return report
+
+
+@pytest.fixture
+def new_context(browser, request):
+    """Open browser contexts (separate cookie jars); all closed after the test.
+
+    Options as for Playwright's `browser.new_context`; the viewport defaults to desktop.
+    """
+    contexts = []
+
+    def open_context(**options):
+        options.setdefault("viewport", DESKTOP)
+        options.setdefault("locale", "en-AU")
+        options.setdefault("timezone_id", CLINIC_TIMEZONE)
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    if getattr(request.node, "browser_call_failed", False):
+        failures = ARTIFACTS / "failures"
+        failures.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
+        pages = [page for context in contexts for page in context.pages]
+        for number, page in enumerate(pages):
+            page.screenshot(path=failures / f"{name}-{number}.png", full_page=True)
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    return new_context().new_page()

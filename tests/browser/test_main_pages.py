@@ -1,0 +1,122 @@
+"""Every main page at desktop and phone width: a screenshot, and an axe-core audit.
+
+Screenshots go to test-artifacts/screenshots/<page>-<width>.png and axe's full findings to
+test-artifacts/axe/<page>-<width>.json. Serious or critical violations fail the test; the
+rest are printed. To cover a new page, add a function decorated with `@main_page(name)`
+that brings a fresh `page` to it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from localdev.services import ROOT
+from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, LiveApp
+from tests.browser.pages import BookingForm, SlotList, taken_heading
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+MAIN_PAGES: dict[str, Callable[[Page, LiveApp], None]] = {}
+
+
+def main_page(name: str):
+    def register(visit: Callable[[Page, LiveApp], None]):
+        MAIN_PAGES[name] = visit
+        return visit
+
+    return register
+
+
+@main_page("slot-list")
+def _slot_list(page: Page, live: LiveApp) -> None:
+    SlotList(page, live.url).open()  # the populated week
+
+
+@main_page("slot-list-empty")
+def _slot_list_empty(page: Page, live: LiveApp) -> None:
+    day = live.new_day()
+    SlotList(page, live.url).open(day, day)
+
+
+@main_page("slot-list-bad-dates")
+def _slot_list_bad_dates(page: Page, live: LiveApp) -> None:
+    page.goto(f"{live.url}/?from=2030-06-05&to=2030-06-01")
+    expect(page.locator("#filter-to-error")).to_be_visible()
+
+
+@main_page("booking-form")
+def _booking_form(page: Page, live: LiveApp) -> None:
+    BookingForm(page, live.url).open(live.add_slot(live.new_day(), "10:00"))
+
+
+@main_page("booking-form-errors")
+def _booking_form_errors(page: Page, live: LiveApp) -> None:
+    form = BookingForm(page, live.url).open(live.add_slot(live.new_day(), "10:00"))
+    form.fill(name="", email="not-an-email", notes="Please call before the visit.")
+    form.submit_button.click()
+    expect(form.error_summary).to_be_focused()
+
+
+@main_page("confirmation")
+def _confirmation(page: Page, live: LiveApp) -> None:
+    BookingForm(page, live.url).open(live.add_slot(live.new_day(), "10:00")).book()
+
+
+@main_page("slot-taken")
+def _slot_taken(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "10:00")
+    BookingForm(page, live.url).open(slot).fill("Ada", "ada@example.com")
+    live.service.book(slot, _someone_else())
+    BookingForm(page, live.url).submit_button.click()
+    expect(taken_heading(page)).to_be_visible()
+
+
+@main_page("not-found")
+def _not_found(page: Page, live: LiveApp) -> None:
+    page.goto(f"{live.url}/book/no-such-slot")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+
+
+def _someone_else():
+    from webapp.appointments import Booking
+
+    return Booking(patient_name="Grace Hopper", patient_email="grace@example.com", notes="")
+
+
+def axe_violations(page: Page) -> list[dict]:
+    assert AXE.exists(), f"{AXE} is missing: run `npm ci`"
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("async () => (await axe.run(document)).violations")
+
+
+def describe(violation: dict) -> str:
+    targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+    return f"[{violation['impact']}] {violation['id']}: {violation['help']} ({targets})"
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+@pytest.mark.parametrize("name", list(MAIN_PAGES))
+def test_main_page(name, width, new_context, live):
+    # bypass_csp lets axe's script in; the app's CSP rightly forbids injected scripts.
+    context = new_context(viewport=DESKTOP if width == "desktop" else PHONE, bypass_csp=True)
+    page = context.new_page()
+    MAIN_PAGES[name](page, live)
+
+    shots = ARTIFACTS / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+
+    violations = axe_violations(page)
+    reports = ARTIFACTS / "axe"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / f"{name}-{width}.json").write_text(json.dumps(violations, indent=2))
+    for violation in violations:
+        print(describe(violation))
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, "\n".join(describe(v) for v in blocking)

