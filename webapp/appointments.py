@@ -506,9 +506,9 @@ class AppointmentStore:
                 ExpressionAttributeValues=self._to_item(
                     {":kind": "staff", ":email": email, ":hash": password_hash, ":now": now_iso}
                 ),
-                ReturnValues="UPDATED_OLD",
+                ReturnValues="ALL_OLD",
             )
-        return "createdAt" not in response.get("Attributes", {})
+        return not response.get("Attributes")
 
 
 # -- staff review and patient self-service ----------------------------------------------

@@ -96,7 +96,7 @@ def require_staff_session():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if auth.load_session_staff() is None:
-        target = request.full_path if request.method == "GET" else None
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("staff.login", next=target), 303)
     return None
 
