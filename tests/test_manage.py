@@ -135,7 +135,7 @@ def test_altered_token_is_404(client, booked):
 
 
 def test_another_patients_token_opens_only_their_booking(app, client, booked, add_slot):
-    slot, token = booked
+    slot, _token = booked
     other_slot = add_slot("2030-06-04", "10:00")
     body = booking_json(other_slot, patientName="Grace", patientEmail="grace@example.com")
     other = path_of(client.post("/book-appointment", json=body).json["manageUrl"])
@@ -170,7 +170,7 @@ def test_expired_token_is_404(client, booked, monkeypatch):
 
 
 def test_old_link_never_touches_the_next_booking_of_the_freed_time(app, client, booked):
-    slot, token = booked
+    _slot, token = booked
     form = csrf_token(client.get(f"/manage/{token}/cancel").text)
     assert client.post(f"/manage/{token}/cancel", data={"csrf_token": form}).status_code == 303
     freed = client.get("/appointment-slot").json[0]["appointmentId"]

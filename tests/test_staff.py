@@ -69,7 +69,7 @@ def test_every_staff_route_refuses_anonymous_clients(app, staff_account):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(("staff.", "staff_api.")):
             assert rule.rule.startswith(STAFF_PREFIXES), rule.rule
-    assert PUBLIC_ENDPOINTS == {"staff.login"}
+    assert {"staff.login"} == PUBLIC_ENDPOINTS
 
 
 def test_staff_api_ignores_the_session_cookie_and_bad_credentials(app, staff_client):
@@ -103,7 +103,11 @@ def test_login_redirects_back_and_logout_ends_the_session(app, staff_account):
     page = client.get(first.headers["Location"])
     response = client.post(
         first.headers["Location"],
-        data={"csrf_token": csrf_token(page.text), "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": STAFF_EMAIL,
+            "password": STAFF_PASSWORD,
+        },
     )
     assert response.status_code == 303
     assert response.headers["Location"] == "/staff/slots"
@@ -151,9 +155,7 @@ def test_session_cookie_flags_in_production(make_app, monkeypatch):
 def test_unknown_user_and_wrong_password_look_the_same(app, staff_account, monkeypatch):
     checks = []
     real_check = auth.check_password_hash
-    monkeypatch.setattr(
-        auth, "check_password_hash", lambda *a: checks.append(1) or real_check(*a)
-    )
+    monkeypatch.setattr(auth, "check_password_hash", lambda *a: checks.append(1) or real_check(*a))
     wrong = staff_login(app.test_client(), password="not the password")
     unknown = staff_login(app.test_client(), email="nobody@clinic.example")
     assert wrong.status_code == unknown.status_code == 401
@@ -204,9 +206,7 @@ def test_failed_logins_are_throttled_per_client(make_app, redis_port):
     other = {"REMOTE_ADDR": "203.0.113.5"}
     assert staff_login(app.test_client(), environ_base=other).status_code == 303
     # The API shares the throttle.
-    api = app.test_client().get(
-        "/api/staff/appointments", headers=basic(), environ_base=attacker
-    )
+    api = app.test_client().get("/api/staff/appointments", headers=basic(), environ_base=attacker)
     assert api.status_code == 429 and api.headers["Retry-After"]
 
 
@@ -223,7 +223,9 @@ def test_create_staff_rejects_short_password_and_bad_email(app):
     assert short.exit_code != 0 and "12" in short.output
     bad = runner.invoke(args=["create-staff", "not-an-email", "--password-stdin"], input="x" * 20)
     assert bad.exit_code != 0
-    prompted = runner.invoke(args=["create-staff", STAFF_EMAIL], input="p" * 14 + "\n" + "p" * 14 + "\n")
+    prompted = runner.invoke(
+        args=["create-staff", STAFF_EMAIL], input="p" * 14 + "\n" + "p" * 14 + "\n"
+    )
     assert prompted.exit_code == 0, prompted.output
     stored = app.extensions["slots"].store.get_staff(STAFF_EMAIL)
     assert stored["passwordHash"].startswith("scrypt:") and "p" * 14 not in stored["passwordHash"]
@@ -463,7 +465,6 @@ def test_dashboard_orders_pending_first_oldest_request_first_and_paginates(
 ):
     app = make_app(STAFF_PAGE_SIZE="4")
     create_staff(app)
-    from tests.conftest import make_booking as _unused  # noqa: F401
 
     service = app.extensions["slots"]
     from webapp.appointments import Booking
