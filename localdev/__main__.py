@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,32 @@ def _secret_key() -> str:
 
 def _flask(*args: str, env: dict) -> int:
     return subprocess.call([sys.executable, "-m", "flask", "--app", "webapp", *args], env=env)
+
+
+# What `scripts/flask-local.sh` needs to run commands against the running local site.
+SHARED_VARIABLES = (
+    "APP_ENV",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "TABLE_NAME",
+    "DYNAMODB_ENDPOINT_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "SECRET_KEY",
+    "CLINIC_TIMEZONE",
+    "CLINIC_NAME",
+    "OUTBOX_DIR",
+    "STAFF_NOTIFY_EMAIL",
+    "PUBLIC_BASE_URL",
+)
+
+
+def _write_env_file(env: dict) -> None:
+    path = DATA / "env"
+    lines = [f"export {name}={shlex.quote(env[name])}" for name in SHARED_VARIABLES if name in env]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
 
 
 def _stop_on_sigterm(signum, frame):
@@ -99,6 +126,7 @@ def main() -> int:
             else:
                 print("Redis: none; the slot cache is bypassed")
 
+        _write_env_file(env)
         if _flask("create-table", env=env) or _flask(
             "populate-slots", "--days", str(args.days), env=env
         ):

@@ -86,6 +86,11 @@ class Stack:
             OUTBOX_DIR=str(self.workdir / "outbox"),
             LOG_LEVEL="INFO",
             PYTHONPATH=str(ROOT),
+            # Every request comes from 127.0.0.1 and many share an address: the per-client
+            # booking limit and the open-requests cap (tested on their own) would turn a
+            # load run into a rate-limit test.
+            BOOKING_RATE_LIMIT="1000000",
+            MAX_OPEN_REQUESTS_PER_EMAIL="1000000",
         )
         if self.with_redis:
             env.update(REDIS_HOST="127.0.0.1", REDIS_PORT=str(self.redis_port))
@@ -241,6 +246,11 @@ class Stack:
 
             SlotCache(self.settings).invalidate()  # the app's cached lists are stale now
         return [spec[0] for spec in specs]
+
+    def add_staff(self, email: str, password: str) -> None:
+        from webapp.auth import hash_password
+
+        self.store.put_staff(email, hash_password(password), "2030-01-01T00:00:00Z")
 
     def log_text(self) -> str:
         if self._log_file is not None:

@@ -181,7 +181,12 @@ def dynalite_app(dynalite_endpoint, make_settings):
     """The app against dynalite, with a table of its own."""
     reset_clients()
     table = f"Appointments-{uuid.uuid4().hex[:8]}"
-    app = create_app(make_settings(DYNAMODB_ENDPOINT_URL=dynalite_endpoint, TABLE_NAME=table))
+    settings = make_settings(
+        DYNAMODB_ENDPOINT_URL=dynalite_endpoint,
+        TABLE_NAME=table,
+        BOOKING_RATE_LIMIT="1000",  # races fire many requests from one client on purpose
+    )
+    app = create_app(settings)
     app.extensions["slots"].store.create_table()
     yield app
     reset_clients()
@@ -207,3 +212,57 @@ def lambda_app(monkeypatch, make_app):
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=MAIL_FROM)
     yield app
     notifications.reset_clients()
+
+
+# -- staff review and patient self-service ------------------------------------------------
+
+STAFF_EMAIL = "reception@clinic.example"
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def create_staff(app, email=STAFF_EMAIL, password=STAFF_PASSWORD):
+    result = app.test_cli_runner().invoke(
+        args=["create-staff", email, "--password-stdin"], input=password + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def staff_account(app):
+    create_staff(app)
+    return STAFF_EMAIL
+
+
+def staff_login(client, email=STAFF_EMAIL, password=STAFF_PASSWORD, **kwargs):
+    page = client.get("/staff/login", **kwargs)
+    data = {"csrf_token": csrf_token(page.text), "email": email, "password": password}
+    return client.post("/staff/login", data=data, **kwargs)
+
+
+@pytest.fixture
+def staff_client(app, staff_account):
+    staff = app.test_client()
+    assert staff_login(staff).status_code == 303
+    return staff
+
+
+def page_token(client, path: str) -> str:
+    """The CSRF token of the session behind `client`, from any page with a form."""
+    response = client.get(path)
+    return csrf_token(response.text)
+
+
+@pytest.fixture
+def make_booking(app):
+    """Book a slot through the service (no HTTP limits); returns the stored item."""
+    from webapp.appointments import Booking
+
+    service = app.extensions["slots"]
+    counter = iter(range(10_000))
+
+    def book(appointment_id: str, email: str | None = None, name: str = "Ada Lovelace"):
+        email = email or f"patient{next(counter)}@example.com"
+        return service.book(appointment_id, Booking(name, email, "notes"))
+
+    return book

@@ -98,7 +98,10 @@ def test_booking_succeeds_and_records_the_patient(app, client, now, add_slot):
         "message": response.json["message"],
         "appointmentId": slot,
         "status": "PENDING",
+        "manageUrl": response.json["manageUrl"],
     }
+    assert response.json["manageUrl"].startswith("http://localhost/manage/")
+    assert slot not in response.json["manageUrl"]
     item = app.extensions["slots"].store.get(slot)
     assert item["status"] == "PENDING"
     assert item["patientName"] == "Ada Lovelace"

@@ -23,11 +23,16 @@ from webapp.apidoc import openapi_spec
 # -- fuzzing ----------------------------------------------------------------------------------
 
 FUZZ_EXAMPLES_PER_OPERATION = 100
+STAFF = ("fuzz.staff@clinic.example", "a-long-fuzzing-password-1")
+STAFF_EXAMPLES_PER_OPERATION = 15
 
 schema = schemathesis.openapi.from_dict(
     openapi_spec(),
     config=schemathesis.Config.from_dict(
         {
+            # Staff operations: schemathesis signs in itself, and also checks that missing
+            # or wrong credentials are refused.
+            "auth": {"basic": {"username": STAFF[0], "password": STAFF[1]}},
             "generation": {
                 "mode": "all",  # valid and invalid input
                 "max-examples": FUZZ_EXAMPLES_PER_OPERATION,
@@ -38,19 +43,27 @@ schema = schemathesis.openapi.from_dict(
                     # JSON Schema cannot say everything the server checks: a window's
                     # `to` not before `from` and at most 366 days on; deliverable email
                     # domains (`x@y.test` is "format: email" but not an address); text
-                    # that is valid UTF-8 (JSON allows lone surrogates). So schema-valid
-                    # input may get a 400 on these two, never a 5xx.
-                    "include-path-regex": "^/(appointment-slot|book-appointment)$",
+                    # that is valid UTF-8 (JSON allows lone surrogates); a signed page
+                    # `cursor`. So schema-valid input may get a 400 here, never a 5xx.
+                    "include-path-regex": (
+                        "^/(appointment-slot|book-appointment|api/staff/appointments)$"
+                    ),
                     "checks": {
                         "positive_data_acceptance": {
                             "expected-statuses": ["2xx", "400", "404", "409"]
                         }
                     },
-                }
+                },
+                {
+                    # Each staff request checks a password with scrypt (slow by design).
+                    "include-path-regex": "^/api/staff/",
+                    "generation": {"max-examples": STAFF_EXAMPLES_PER_OPERATION},
+                },
             ],
         }
     ),
 )
+
 
 _requests_made: list[str] = []
 _lock = threading.Lock()
@@ -73,10 +86,17 @@ def _by_operation(requests: list[str]) -> dict[str, dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def live_stack(request):
-    with Stack(workers=2, threads=4) as stack:
+    # The sign-in throttle would answer schemathesis's invalid-credential probes with 429
+    # (as it should against guessing); here they must reach the 401 they are checking.
+    limits = {
+        "LOGIN_MAX_FAILURES_PER_CLIENT": "1000000",
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000000",
+    }
+    with Stack(workers=2, threads=4, env=limits) as stack:
         stack.add_slots(40, first_day="2031-05-05")
+        stack.add_staff(*STAFF)
         yield stack
-        log = stack.log_text()
+    log = stack.log_text()  # read after the servers stopped: every line is complete
     plugins = request.config.pluginmanager
     reporter = plugins.get_plugin("terminalreporter")
     if _requests_made and reporter is not None:
@@ -87,7 +107,13 @@ def live_stack(request):
             )
             for operation, statuses in _by_operation(_requests_made).items():
                 reporter.write_line(f"  {operation}: {statuses}")
-    served = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    served = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                served.append(json.loads(line))
+            except ValueError:
+                raise AssertionError(f"not one JSON object: {line!r}") from None
     statuses = [entry["status"] for entry in served if entry["logger"] == "webapp.access"]
     assert statuses and max(statuses) < 500
 

@@ -65,19 +65,24 @@ def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
 
 
 def _register_extensions(app: Flask, settings: Settings, cache_client) -> None:
+    from . import auth
+    from .bookings import BookingService
     from .cache import SlotCache
     from .slots import SlotService
 
     csrf.init_app(app)
     cache = SlotCache(settings, client=cache_client)
     app.extensions["slots"] = SlotService(settings, cache)
+    app.extensions["bookings"] = BookingService(app.extensions["slots"])
+    auth.init_app(app, settings, redis_client=cache_client)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, ops, pages
+    from . import api, ops, pages, staff
 
     settings: Settings = app.config["SETTINGS"]
     csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request to ride on
+    csrf.exempt(staff.api_bp)  # HTTP Basic + JSON bodies only, never the session cookie
     CORS(
         app,
         resources=[r"/appointment-slot", r"/book-appointment"],
@@ -89,6 +94,8 @@ def _register_blueprints(app: Flask) -> None:
     )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(staff.api_bp)
     app.register_blueprint(ops.bp)
 
 

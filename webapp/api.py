@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from . import manage_links
+from .abuse import HONEYPOT_FIELD, check_honeypot, count_booking_attempt
 from .services import slot_service
 from .validation import ValidationFailed, parse_booking_json, parse_window
 
@@ -35,10 +37,16 @@ def book_appointment():
     payload = request.get_json(silent=True)
     if payload is None:
         raise ValidationFailed("The request body must be JSON (Content-Type: application/json).")
+    if isinstance(payload, dict):
+        check_honeypot(payload.get(HONEYPOT_FIELD))
     appointment_id, booking = parse_booking_json(payload)
+    count_booking_attempt()
     item = slot_service().book(appointment_id, booking)
+    token = manage_links.make_token(current_app.config["SETTINGS"], item)
     return jsonify(
         message="Your appointment request has been received and is pending confirmation.",
         appointmentId=item["appointmentId"],
         status=item["status"],
+        # The patient's private link to see or cancel the request.
+        manageUrl=url_for("pages.manage", token=token, _external=True),
     )

@@ -28,6 +28,10 @@ CANCELLED = "CANCELLED"  # a request withdrawn by the patient or the clinic
 STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED, CANCELLED)
 
 STATUS_INDEX = "status-slotStart-index"
+# Staff dashboard: one status, oldest request first (sparse: only requested items).
+REQUESTED_INDEX = "status-requestedAt-index"
+# Open-request cap: a patient's requests by start time (sparse: only booked items).
+EMAIL_INDEX = "emailKey-slotStart-index"
 PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "status")
 
 KEY_SCHEMA = [{"AttributeName": "appointmentId", "KeyType": "HASH"}]
@@ -35,6 +39,8 @@ ATTRIBUTE_DEFINITIONS = [
     {"AttributeName": "appointmentId", "AttributeType": "S"},
     {"AttributeName": "status", "AttributeType": "S"},
     {"AttributeName": "slotStart", "AttributeType": "S"},
+    {"AttributeName": "requestedAt", "AttributeType": "S"},
+    {"AttributeName": "emailKey", "AttributeType": "S"},
 ]
 GLOBAL_SECONDARY_INDEXES = [
     {
@@ -44,7 +50,23 @@ GLOBAL_SECONDARY_INDEXES = [
             {"AttributeName": "slotStart", "KeyType": "RANGE"},
         ],
         "Projection": {"ProjectionType": "ALL"},
-    }
+    },
+    {
+        "IndexName": REQUESTED_INDEX,
+        "KeySchema": [
+            {"AttributeName": "status", "KeyType": "HASH"},
+            {"AttributeName": "requestedAt", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    },
+    {
+        "IndexName": EMAIL_INDEX,
+        "KeySchema": [
+            {"AttributeName": "emailKey", "KeyType": "HASH"},
+            {"AttributeName": "slotStart", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]},
+    },
 ]
 
 _THROTTLING_CODES = {
@@ -81,6 +103,11 @@ class Booking:
     patient_name: str
     patient_email: str
     notes: str = ""
+
+    @property
+    def email_key(self) -> str:
+        """The address as the open-request cap counts it (case-insensitive)."""
+        return self.patient_email.strip().lower()
 
 
 def public_slot(item: dict[str, Any]) -> dict[str, str]:
@@ -259,10 +286,11 @@ class AppointmentStore:
             ":now": now_iso,
             ":name": booking.patient_name,
             ":email": booking.patient_email,
+            ":email_key": booking.email_key,
         }
         update = (
             "SET #status = :pending, patientName = :name, patientEmail = :email, "
-            "requestedAt = :now, updatedAt = :now"
+            "emailKey = :email_key, requestedAt = :now, updatedAt = :now"
         )
         if booking.notes:
             update += ", notes = :notes"
@@ -288,7 +316,7 @@ class AppointmentStore:
                 raise
             # The write did not happen; read once to tell the caller why.
             current = self.get(appointment_id)
-            if current is None:
+            if current is None or "status" not in current:
                 raise AppointmentNotFound(appointment_id) from None
             if current.get("slotStart", "") <= now_slot:
                 raise SlotUnavailable("past") from None
@@ -354,6 +382,193 @@ class AppointmentStore:
         items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
         return items
 
+    # -- staff review and patient self-service -------------------------------------------
+    # Staff accounts share the table under `staff#<email>` keys. They carry no `status`,
+    # `slotStart` or `emailKey`, so no index ever lists them and no booking can match them.
+
+    def missing_indexes(self) -> list[str]:
+        """Index names this code needs that the existing table lacks."""
+        with _translate_errors():
+            table = self.client.describe_table(TableName=self.table_name)["Table"]
+        present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+        return [i["IndexName"] for i in GLOBAL_SECONDARY_INDEXES if i["IndexName"] not in present]
+
+    def query_status(
+        self,
+        status: str,
+        *,
+        by_request: bool,
+        slot_from: str,
+        slot_to: str,
+        limit: int,
+        start_key: dict | None = None,
+    ) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of the items in `status` whose slotStart is within the bounds.
+
+        `by_request` orders by `requestedAt` (oldest first) and filters the slot window;
+        otherwise the window is the key condition and items come in slot order. Returns
+        (items, LastEvaluatedKey or None when the status is exhausted).
+        """
+        values = {":status": status, ":lo": slot_from, ":hi": slot_to}
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        if by_request:
+            params["IndexName"] = REQUESTED_INDEX
+            params["KeyConditionExpression"] = "#status = :status"
+            params["FilterExpression"] = "slotStart BETWEEN :lo AND :hi"
+        else:
+            params["IndexName"] = STATUS_INDEX
+            params["KeyConditionExpression"] = "#status = :status AND slotStart BETWEEN :lo AND :hi"
+        params["ExpressionAttributeValues"] = self._to_item(values)
+        if start_key:
+            params["ExclusiveStartKey"] = start_key
+        items: list[dict[str, Any]] = []
+        last_key = start_key
+        with _translate_errors():
+            # A filter can thin a page out; keep reading, but never unboundedly per request.
+            for _ in range(20):
+                params["Limit"] = limit - len(items)
+                response = self.client.query(**params)
+                items.extend(self._from_item(item) for item in response.get("Items", []))
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key or len(items) >= limit:
+                    break
+                params["ExclusiveStartKey"] = last_key
+        return items, last_key or None
+
+    def count_open_requests(self, email_key: str, now_slot: str) -> int:
+        """PENDING or ACCEPTED requests of this address for times still ahead."""
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": EMAIL_INDEX,
+            "KeyConditionExpression": "emailKey = :email AND slotStart > :now",
+            "FilterExpression": "#status IN (:pending, :accepted)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": self._to_item(
+                {":email": email_key, ":now": now_slot, ":pending": PENDING, ":accepted": ACCEPTED}
+            ),
+            "Select": "COUNT",
+        }
+        count = 0
+        with _translate_errors():
+            while True:
+                response = self.client.query(**params)
+                count += response.get("Count", 0)
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    return count
+                params["ExclusiveStartKey"] = last_key
+
+    def transition(
+        self,
+        appointment_id: str,
+        allowed: tuple[str, ...],
+        changes: dict[str, Any],
+        *,
+        before_slot: str | None = None,
+        requested_at: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply `changes` only while the item is in one of `allowed` statuses.
+
+        Optional guards: the slot starts after `before_slot`; the item is still the request
+        made at `requested_at`. Returns the (old, new) images. Raises AppointmentNotFound,
+        or ConflictingChange with the current item when a guard failed.
+        """
+        from botocore.exceptions import ClientError
+
+        names = {"#status": "status"}
+        values: dict[str, Any] = {}
+        allowed_refs = []
+        for number, status in enumerate(allowed):
+            values[f":allowed{number}"] = status
+            allowed_refs.append(f":allowed{number}")
+        condition = f"attribute_exists(appointmentId) AND #status IN ({', '.join(allowed_refs)})"
+        if before_slot is not None:
+            condition += " AND slotStart > :before_slot"
+            values[":before_slot"] = before_slot
+        if requested_at is not None:
+            condition += " AND requestedAt = :requested_at"
+            values[":requested_at"] = requested_at
+        assignments = []
+        for number, (name, value) in enumerate(changes.items()):
+            names[f"#c{number}"] = name
+            values[f":c{number}"] = value
+            assignments.append(f"#c{number} = :c{number}")
+        try:
+            with _translate_errors():
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(appointment_id),
+                    UpdateExpression="SET " + ", ".join(assignments),
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=self._to_item(values),
+                    ReturnValues="ALL_OLD",
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = self.get(appointment_id)
+            if current is None or "status" not in current:
+                raise AppointmentNotFound(appointment_id) from None
+            if requested_at is not None and current.get("requestedAt") != requested_at:
+                reason = "stale"
+            elif current["status"] not in allowed:
+                reason = "status"
+            else:
+                reason = "past"
+            raise ConflictingChange(current, reason) from None
+        old = self._from_item(response["Attributes"])
+        return old, {**old, **changes}
+
+    def delete_available(self, appointment_id: str) -> dict[str, Any]:
+        """Delete a slot only while it is AVAILABLE; returns the deleted item."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translate_errors():
+                response = self.client.delete_item(
+                    TableName=self.table_name,
+                    Key=self._key(appointment_id),
+                    ConditionExpression="attribute_exists(appointmentId) AND #status = :available",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":available": {"S": AVAILABLE}},
+                    ReturnValues="ALL_OLD",
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = self.get(appointment_id)
+            if current is None or "status" not in current:
+                raise AppointmentNotFound(appointment_id) from None
+            raise ConflictingChange(current, "status") from None
+        return self._from_item(response["Attributes"])
+
+    def get_staff(self, email: str) -> dict[str, Any] | None:
+        item = self.get(staff_key(email))
+        return item if item and item.get("kind") == "staff" else None
+
+    def put_staff(self, email: str, password_hash: str, now_iso: str) -> bool:
+        """Create the account or set its password; True if it was created."""
+        with _translate_errors():
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(staff_key(email)),
+                UpdateExpression=(
+                    "SET kind = :kind, email = :email, passwordHash = :hash, updatedAt = :now, "
+                    "createdAt = if_not_exists(createdAt, :now)"
+                ),
+                # Never turn a booking item into an account.
+                ConditionExpression="attribute_not_exists(appointmentId) OR kind = :kind",
+                ExpressionAttributeValues=self._to_item(
+                    {":kind": "staff", ":email": email, ":hash": password_hash, ":now": now_iso}
+                ),
+                ReturnValues="ALL_OLD",
+            )
+        return not response.get("Attributes")
+
     # -- health (observability) ------------------------------------------------------------
     HEALTH_SENTINEL_KEY = "#healthcheck"
 
@@ -374,3 +589,31 @@ class AppointmentStore:
                 )
         except ClientError as error:
             raise StoreUnavailable(error.response.get("Error", {}).get("Code", "")) from error
+
+
+# -- staff review and patient self-service ----------------------------------------------
+
+
+class ConflictingChange(AppointmentError):
+    """A conditional change did not apply; `current` is the item as it is now.
+
+    `reason`: "status" (it is no longer in a state that allows the change), "past" (the
+    appointment has started), or "stale" (it is no longer the request the caller meant).
+    """
+
+    def __init__(self, current: dict[str, Any], reason: str):
+        super().__init__(reason)
+        self.current = current
+        self.reason = reason
+
+
+def staff_key(email: str) -> str:
+    return f"staff#{email.strip().lower()}"
+
+
+class TooManyOpenRequests(AppointmentError):
+    """The patient's address already has the maximum of open (future) requests."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"open request limit {limit}")
+        self.limit = limit

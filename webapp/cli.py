@@ -1,4 +1,7 @@
-"""Operator commands: `flask --app webapp create-table | populate-slots | send-reminders`."""
+"""Operator commands: `flask --app webapp create-table | populate-slots | send-reminders`.
+
+(`create-staff` lives with the rest of staff sign-in, in auth.py.)
+"""
 
 from __future__ import annotations
 
@@ -33,8 +36,15 @@ def create_table_command():
     name = service.settings.table_name
     if service.store.create_table():
         click.echo(f"Created table {name}.")
-    else:
-        click.echo(f"Table {name} already exists.")
+        return
+    click.echo(f"Table {name} already exists.")
+    missing = service.store.missing_indexes()
+    if missing:
+        raise click.ClickException(
+            f"Table {name} lacks the index(es) {', '.join(missing)} this version needs. "
+            "Add them in the deployment template; for local data, reset it with "
+            "`python -m localdev --reset`."
+        )
 
 
 @click.command("populate-slots")

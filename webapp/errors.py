@@ -7,7 +7,15 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .appointments import AppointmentNotFound, SlotUnavailable, StoreUnavailable
+from .abuse import BookingRefused
+from .appointments import (
+    AppointmentNotFound,
+    ConflictingChange,
+    SlotUnavailable,
+    StoreUnavailable,
+    TooManyOpenRequests,
+)
+from .limits import RateLimited
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -32,8 +40,13 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def json_error(status: int, message: str, fields: dict | None = None, **headers):
-    response = jsonify(error=message, fields=fields or {})
+def json_error(
+    status: int, message: str, fields: dict | None = None, *, status_now=None, **headers
+):
+    body = {"error": message, "fields": fields or {}}
+    if status_now:
+        body["status"] = status_now  # a 409's current state, for scripts
+    response = jsonify(body)
     response.status_code = status
     response.headers.update(headers)
     return response
@@ -76,6 +89,40 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(503, message, **headers)
         return _page(503, "Please try again shortly", message, **headers)
+
+    # -- staff review and patient self-service ---------------------------------------
+    @app.errorhandler(ConflictingChange)
+    def conflicting_change(error: ConflictingChange):
+        from .bookings import conflict_message
+
+        message = conflict_message(error)
+        if wants_json():
+            return json_error(409, message, status_now=error.current.get("status"))
+        return _page(409, "Nothing was changed", message)
+
+    @app.errorhandler(TooManyOpenRequests)
+    def too_many_open(error: TooManyOpenRequests):
+        message = (
+            f"This email address already has {error.limit} appointment requests waiting or "
+            "confirmed. Please wait for the clinic's answer, or cancel one with the link "
+            "you received, before requesting another."
+        )
+        if wants_json():
+            return json_error(409, message)
+        return _page(409, "You already have open requests", message)
+
+    @app.errorhandler(RateLimited)
+    def rate_limited(error: RateLimited):
+        headers = {"Retry-After": str(error.retry_after)}
+        if wants_json():
+            return json_error(429, error.message, **headers)
+        return _page(429, "Please wait a moment", error.message, **headers)
+
+    @app.errorhandler(BookingRefused)
+    def booking_refused(error: BookingRefused):
+        if wants_json():
+            return json_error(400, error.message)
+        return _page(400, "We could not process this request", error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -63,7 +63,8 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exception"] = record.exc_text
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        # ASCII only: a raw U+2028 or U+0085 would split the line for some log readers.
+        return json.dumps(entry, default=str)
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -183,7 +184,7 @@ class RequestLogMiddleware:
 
     @staticmethod
     def _log_access(environ: dict, status: str, cache: str | None, started: float) -> None:
-        path = environ.get(LOG_PATH_ENVIRON_KEY) or environ.get("PATH_INFO", "")
+        path = environ.get(LOG_PATH_ENVIRON_KEY) or _wsgi_text(environ.get("PATH_INFO", ""))
         code = status.split(" ", 1)[0]
         access_log.info(
             "request",
@@ -195,6 +196,14 @@ class RequestLogMiddleware:
                 "cache": cache,
             },
         )
+
+
+def _wsgi_text(value: str) -> str:
+    """WSGI strings carry the raw bytes as latin-1; show them as the UTF-8 they were."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value
 
 
 def _reset(token) -> None:

@@ -1,19 +1,35 @@
-"""Patient pages: browse slots, book one, see the confirmation. Works without JavaScript."""
+"""Patient pages: browse slots, book one, then see or cancel it through a private link.
+
+Works without JavaScript. After booking, the browser is redirected (post/redirect/get) to
+the request's manage page, whose signed link is the patient's way back to it.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from itertools import groupby
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf import FlaskForm
 
-from .appointments import AppointmentNotFound, SlotUnavailable
-from .services import slot_service
+from . import manage_links
+from .abuse import HONEYPOT_FIELD, check_honeypot, count_booking_attempt
+from .appointments import ACCEPTED, PENDING, AppointmentNotFound, ConflictingChange, SlotUnavailable
+from .services import booking_service, slot_service
 from .validation import APPOINTMENT_ID_MAX, BookingForm, ValidationFailed, parse_window
 
 bp = Blueprint("pages", __name__)
 
-CONFIRMED_SESSION_KEY = "booked"
+JUST_BOOKED_SESSION_KEY = "just_booked"
 ALTERNATIVES_SHOWN = 6
 
 
@@ -74,22 +90,104 @@ def book(appointment_id: str):
         return _taken_page(slot, reason)
 
     form = BookingForm()
+    if request.method == "POST":
+        check_honeypot(request.form.get(HONEYPOT_FIELD))
     if form.validate_on_submit():
+        count_booking_attempt()
         try:
-            service.book(appointment_id, form.to_booking())
+            item = service.book(appointment_id, form.to_booking())
         except SlotUnavailable as error:
             return _taken_page(slot, error.reason)
-        booked = session.get(CONFIRMED_SESSION_KEY, [])[-4:]
-        session[CONFIRMED_SESSION_KEY] = [*booked, appointment_id]
-        return redirect(url_for("pages.confirmation", appointment_id=appointment_id), 303)
+        session[JUST_BOOKED_SESSION_KEY] = item["appointmentId"]
+        token = manage_links.make_token(current_app.config["SETTINGS"], item)
+        return redirect(url_for("pages.manage", token=token), 303)
     status = 400 if form.errors else 200
-    return render_template("book.html", slot=slot, form=form), status
+    return render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD), status
 
 
-@bp.get("/booking/<appointment_id>/confirmation")
-def confirmation(appointment_id: str):
-    # Only the browser that made the booking sees this page (ids are public).
-    if appointment_id not in session.get(CONFIRMED_SESSION_KEY, []):
-        abort(404)
-    slot = _slot_or_404(appointment_id)
-    return render_template("confirmation.html", slot=slot)
+# -- the patient's private link ------------------------------------------------------
+
+INVALID_LINK = (
+    "This link is not valid. It may be incomplete or out of date; please use the latest "
+    "link from the clinic, or call the clinic."
+)
+
+
+class CancelForm(FlaskForm):
+    """Only the CSRF token: the confirmation is the POST itself."""
+
+
+def _managed_request(token: str) -> tuple[dict, str]:
+    """(record, requestedAt) that a genuine token names; 404 for anything else."""
+    settings = current_app.config["SETTINGS"]
+    try:
+        appointment_id, requested_at = manage_links.read_token(settings, token)
+        record = booking_service().get(appointment_id)
+    except (manage_links.BadManageToken, AppointmentNotFound):
+        abort(404, INVALID_LINK)
+    if not manage_links.matches(record, requested_at):
+        abort(404, INVALID_LINK)
+    return record, requested_at
+
+
+def _cancellable(record: dict) -> bool:
+    return record["status"] in (PENDING, ACCEPTED) and (
+        record["slotStart"] > slot_service().now_slot()
+    )
+
+
+def _manage_page(token: str, record: dict, status: int = 200, error: str | None = None):
+    just_booked = session.get(JUST_BOOKED_SESSION_KEY) == record["appointmentId"]
+    if just_booked:
+        session.pop(JUST_BOOKED_SESSION_KEY)
+    response = current_app.make_response(
+        (
+            render_template(
+                "manage.html",
+                slot=record,
+                token=token,
+                just_booked=just_booked,
+                can_cancel=_cancellable(record),
+                error=error,
+                manage_url=url_for("pages.manage", token=token, _external=True),
+            ),
+            status,
+        )
+    )
+    return _private(response)
+
+
+def _private(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.get("/manage/<token>")
+def manage(token: str):
+    record, _ = _managed_request(token)
+    return _manage_page(token, record)
+
+
+@bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str):
+    record, requested_at = _managed_request(token)
+    if not _cancellable(record):
+        return redirect(url_for("pages.manage", token=token), 303)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            booking_service().cancel_by_patient(record["appointmentId"], requested_at)
+        except ConflictingChange as conflict:
+            if conflict.reason == "stale":
+                abort(404, INVALID_LINK)
+            from .bookings import conflict_message
+
+            return _manage_page(token, conflict.current, 409, conflict_message(conflict))
+        return redirect(url_for("pages.manage", token=token), 303)
+    if request.method == "POST":  # a bad or missing CSRF token
+        abort(400, "Your session has expired. Please try again.")
+    response = current_app.make_response(
+        render_template("manage_cancel.html", slot=record, token=token, form=form)
+    )
+    return _private(response)

@@ -9,3 +9,8 @@ from .slots import SlotService
 
 def slot_service() -> SlotService:
     return current_app.extensions["slots"]
+
+
+def booking_service():
+    """The booking lifecycle after the request (webapp.bookings.BookingService)."""
+    return current_app.extensions["bookings"]

@@ -48,6 +48,15 @@ class Settings:
     reminder_hours_before: int = 24
     appointment_minutes: int = 30
     outbox_dir: str = ".local/outbox"
+    # Staff review and patient self-service
+    booking_rate_limit: int = 5
+    booking_rate_window_seconds: int = 600
+    max_open_requests_per_email: int = 3
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_client: int = 20
+    login_lockout_seconds: int = 900
+    staff_session_minutes: int = 480
+    staff_page_size: int = 25
     # Observability: level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
 
@@ -182,6 +191,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         notify_inline=_bool(env, "NOTIFY_INLINE", app_env != "production"),
         # -- notifications
         **_notification_values(env, app_env),
+        # Staff review and patient self-service
+        booking_rate_limit=_int(env, "BOOKING_RATE_LIMIT", 5, minimum=1),
+        booking_rate_window_seconds=_int(env, "BOOKING_RATE_WINDOW_SECONDS", 600, minimum=1),
+        max_open_requests_per_email=_int(env, "MAX_OPEN_REQUESTS_PER_EMAIL", 3, minimum=1),
+        login_max_failures_per_account=_int(env, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1),
+        login_max_failures_per_client=_int(env, "LOGIN_MAX_FAILURES_PER_CLIENT", 20, minimum=1),
+        login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+        staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 480, minimum=1),
+        staff_page_size=_int(env, "STAFF_PAGE_SIZE", 25, minimum=1),
         # Observability
         log_level=_log_level(env),
     )

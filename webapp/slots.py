@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
@@ -11,12 +12,14 @@ from .appointments import (
     AppointmentStore,
     Booking,
     SlotUnavailable,
+    TooManyOpenRequests,
     dynamodb_client,
     public_slot,
 )
 from .cache import SlotCache
 from .settings import Settings
 
+log = logging.getLogger(__name__)
 # What an AVAILABLE slot holds before anyone books it.
 SLOT_ATTRIBUTES = ("appointmentId", "appointmentDate", "appointmentTime", "slotStart", "createdAt")
 
@@ -63,7 +66,7 @@ class SlotService:
 
     def get_slot(self, appointment_id: str) -> dict[str, str]:
         item = self.store.get(appointment_id)
-        if item is None:
+        if item is None or "status" not in item:  # not a slot (e.g. a staff account)
             raise AppointmentNotFound(appointment_id)
         return public_slot(item)
 
@@ -72,6 +75,7 @@ class SlotService:
         return slot["status"] == "AVAILABLE" and start > self.now_slot()
 
     def book(self, appointment_id: str, booking: Booking) -> dict:
+        self._check_open_requests(booking)
         try:
             item = self.store.book(appointment_id, booking, self.now_slot(), clock.iso_timestamp())
         except SlotUnavailable:
@@ -82,6 +86,22 @@ class SlotService:
         before = {key: item[key] for key in SLOT_ATTRIBUTES if key in item}
         events.publish(self.settings, {**before, "status": "AVAILABLE"}, item)
         return item
+
+    def _check_open_requests(self, booking: Booking) -> None:
+        """Cap the open (PENDING/ACCEPTED, future) requests per address.
+
+        Reads an eventually consistent index, so a burst of simultaneous requests can
+        overshoot by a few; the per-client rate limit bounds that burst.
+        """
+        limit = self.settings.max_open_requests_per_email
+        if self.store.count_open_requests(booking.email_key, self.now_slot()) >= limit:
+            from .limits import fingerprint
+
+            log.warning(
+                "booking refused reason=open_request_cap email=%s",
+                fingerprint(self.settings, "email", booking.email_key),
+            )
+            raise TooManyOpenRequests(limit)
 
     def create_slots(
         self,

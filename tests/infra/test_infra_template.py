@@ -275,15 +275,18 @@ STREAM = json.dumps({"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]}, sort_key
 DLQ = json.dumps({"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}, sort_keys=True)
 
 
-def test_web_role_only_touches_its_table_and_index(resources):
+def test_web_role_only_touches_its_table_and_indexes(resources):
     granted = actions_by_resource(resources["WebRole"])
     assert granted[TABLE] == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
         "dynamodb:Query",
     }
-    assert granted[INDEX] == {"dynamodb:Query"}
+    for index in GLOBAL_SECONDARY_INDEXES:
+        arn = {"Fn::Sub": "${AppointmentsTable.Arn}/index/" + index["IndexName"]}
+        assert granted[json.dumps(arn, sort_keys=True)] == {"dynamodb:Query"}
     everything = set().union(*granted.values())
     assert not any(a.startswith(("ses:", "sqs:", "secretsmanager:")) for a in everything)
 

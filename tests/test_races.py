@@ -1,0 +1,187 @@
+"""Concurrent staff and patient actions against dynalite, whose conditional writes are
+atomic (moto's are not under threads). Each race runs several rounds."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from tests.conftest import booking_json, create_staff, csrf_token, page_token, staff_login
+from webapp import manage_links
+from webapp.appointments import Booking
+from webapp.bookings import replacement_id
+
+ROUNDS = 6
+
+
+@pytest.fixture
+def race_app(dynalite_app, now):
+    create_staff(dynalite_app)
+    return dynalite_app
+
+
+def run_together(*actions):
+    barrier = threading.Barrier(len(actions))
+    results: list = [None] * len(actions)
+
+    def runner(index, action):
+        barrier.wait()
+        results[index] = action()
+
+    threads = [threading.Thread(target=runner, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _booked(app, number):
+    service = app.extensions["slots"]
+    slot = f"20300604-{900 + number:04d}"
+    service.store.put_slot(slot, "2030-06-04", f"{9 + number // 60:02d}:{number % 60:02d}", "t")
+    return service.book(slot, Booking("Ada", f"p{number}@example.com"))
+
+
+def _available_at(app, record):
+    return [
+        s
+        for s in app.extensions["slots"].store.list_available("2030-06-03T00:00")
+        if s["appointmentTime"] == record["appointmentTime"]
+    ]
+
+
+def test_decline_vs_accept_exactly_one_wins(race_app):
+    staff_a, staff_b = race_app.test_client(), race_app.test_client()
+    staff_login(staff_a)
+    staff_login(staff_b)
+    token_a = page_token(staff_a, "/staff/slots")
+    token_b = page_token(staff_b, "/staff/slots")
+    store = race_app.extensions["slots"].store
+    for number in range(ROUNDS):
+        item = _booked(race_app, number)
+        slot = item["appointmentId"]
+        accept, decline = run_together(
+            lambda slot=slot: (
+                staff_a.post(
+                    f"/staff/appointments/{slot}/accept", data={"csrf_token": token_a}
+                ).status_code
+            ),
+            lambda slot=slot: (
+                staff_b.post(
+                    f"/staff/appointments/{slot}/decline",
+                    data={"csrf_token": token_b, "decisionReason": "Closed"},
+                ).status_code
+            ),
+        )
+        assert sorted([accept, decline]) == [303, 409]
+        record = store.get(slot)
+        if accept == 303:
+            assert record["status"] == "ACCEPTED" and "decisionReason" not in record
+            assert _available_at(race_app, record) == []
+        else:
+            assert record["status"] == "DECLINED" and record["decisionReason"] == "Closed"
+            assert [s["appointmentId"] for s in _available_at(race_app, record)] == [
+                replacement_id(record)
+            ]
+
+
+def test_accept_vs_patient_cancel_is_consistent(race_app):
+    staff = race_app.test_client()
+    staff_login(staff)
+    staff_token = page_token(staff, "/staff/slots")
+    settings = race_app.config["SETTINGS"]
+    store = race_app.extensions["slots"].store
+    for number in range(ROUNDS):
+        item = _booked(race_app, 100 + number)
+        slot = item["appointmentId"]
+        link = f"/manage/{manage_links.make_token(settings, item)}"
+        patient = race_app.test_client()
+        patient_token = csrf_token(patient.get(f"{link}/cancel").text)
+        accept, cancel = run_together(
+            lambda slot=slot: (
+                staff.post(
+                    f"/staff/appointments/{slot}/accept", data={"csrf_token": staff_token}
+                ).status_code
+            ),
+            lambda link=link, patient=patient, token=patient_token: (
+                patient.post(f"{link}/cancel", data={"csrf_token": token}).status_code
+            ),
+        )
+        record = store.get(slot)
+        # The patient may cancel a pending or an accepted request, so the cancel always
+        # lands; the accept either came first (and is kept in the record) or was refused.
+        assert cancel == 303
+        assert record["status"] == "CANCELLED" and record["cancelledBy"] == "patient"
+        if accept == 303:
+            assert record["decidedBy"] and record["decidedAt"] <= record["cancelledAt"]
+        else:
+            assert accept == 409 and "decidedBy" not in record
+        # Exactly one slot offers the time again.
+        assert len(_available_at(race_app, record)) == 1
+
+
+def test_remove_slot_vs_booking_never_loses_the_booking(race_app):
+    staff = race_app.test_client()
+    staff_login(staff)
+    token = page_token(staff, "/staff/slots")
+    store = race_app.extensions["slots"].store
+    for number in range(ROUNDS):
+        slot = f"20300605-{900 + number:04d}"
+        store.put_slot(slot, "2030-06-05", f"09:{number:02d}", "t")
+        removed, booked = run_together(
+            lambda slot=slot: (
+                staff.post(f"/staff/slots/{slot}/remove", data={"csrf_token": token}).status_code
+            ),
+            lambda slot=slot, number=number: (
+                race_app.test_client()
+                .post(
+                    "/book-appointment",
+                    json={
+                        "appointmentId": slot,
+                        "patientName": "Ada",
+                        "patientEmail": f"r{number}@example.com",
+                    },
+                )
+                .status_code
+            ),
+        )
+        item = store.get(slot)
+        if booked == 200:
+            assert removed == 409 and item["status"] == "PENDING"
+        else:
+            assert removed == 303 and item is None and booked in (404, 409)
+
+
+ATTEMPTS = 50
+
+
+def test_fifty_simultaneous_bookings_have_exactly_one_winner(dynalite_app, now):
+    service = dynalite_app.extensions["slots"]
+    service.store.put_slot("race", "2030-06-04", "09:00", "t")
+    barrier = threading.Barrier(ATTEMPTS)
+    results: list[tuple[int, int]] = []
+
+    def attempt(number: int) -> None:
+        client = dynalite_app.test_client()
+        body = booking_json(
+            "race", patientName=f"Patient {number}", patientEmail=f"p{number}@example.com"
+        )
+        barrier.wait()
+        response = client.post("/book-appointment", json=body)
+        results.append((number, response.status_code))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(ATTEMPTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(status for _, status in results) == {200: 1, 409: ATTEMPTS - 1}
+    winner = next(number for number, status in results if status == 200)
+    item = service.store.get("race")
+    assert item["status"] == "PENDING"
+    assert item["patientName"] == f"Patient {winner}"
+    assert item["patientEmail"] == f"p{winner}@example.com"

@@ -1,0 +1,327 @@
+"""Booking lifecycle after the request: staff decisions, cancellation, giving time back.
+
+Giving the time back. A declined or cancelled request stays in the table as the clinic's
+record (patient, times, reason, who decided). Its time is offered again as a NEW
+AVAILABLE item whose id is derived from the record (`replacement_id`), in two writes:
+
+1. the conditional update of the record (PENDING -> DECLINED, ...). This decides races:
+   of an accept and a cancel, exactly one condition holds;
+2. a conditional put of the replacement slot (`attribute_not_exists`), for future times.
+
+If (1) succeeds and (2) fails (DynamoDB throttling, a crash in between), the record is
+correct but the time is not listed. Nothing is double-booked: the replacement id is
+deterministic, so running (2) again can only create that one item, never a second. (2)
+is run again when the same action is repeated on the already-changed record, and staff
+can trigger it from the booking's page ("Offer this time again").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from . import clock, events
+from .appointments import (
+    ACCEPTED,
+    CANCELLED,
+    DECLINED,
+    PENDING,
+    AppointmentNotFound,
+    ConflictingChange,
+)
+from .slots import SlotService, slot_id
+from .validation import ValidationFailed
+
+log = logging.getLogger(__name__)
+
+DASHBOARD_STATUSES = (PENDING, ACCEPTED, DECLINED, CANCELLED)
+REASON_MAX = 500
+CURSOR_SALT = "staff-dashboard-cursor"
+# What staff see of a booking (never internal keys such as emailKey).
+STAFF_FIELDS = (
+    "appointmentId",
+    "appointmentDate",
+    "appointmentTime",
+    "status",
+    "patientName",
+    "patientEmail",
+    "notes",
+    "requestedAt",
+    "updatedAt",
+    "decidedBy",
+    "decidedAt",
+    "decisionReason",
+    "cancelledAt",
+    "cancelledBy",
+    "cancelledByStaff",
+)
+
+
+def staff_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item[name] for name in STAFF_FIELDS if name in item}
+
+
+def replacement_id(record: dict[str, Any]) -> str:
+    """The id of the slot that offers a declined/cancelled record's time again."""
+    digest = hashlib.sha256(f"{record['appointmentId']}|{record['requestedAt']}".encode())
+    day = date.fromisoformat(record["appointmentDate"])
+    return f"{slot_id(day, record['appointmentTime'])}-{digest.hexdigest()[:8]}"
+
+
+def clean_reason(raw: Any) -> str:
+    if raw is not None and not isinstance(raw, str):
+        raise ValidationFailed(
+            "Please give a reason.", {"decisionReason": ["The reason must be text."]}
+        )
+    reason = (raw or "").strip()
+    if not reason:
+        message = "Please give a reason for declining; the patient will see it."
+        raise ValidationFailed(message, {"decisionReason": [message]})
+    if len(reason) > REASON_MAX:
+        message = f"Please keep the reason under {REASON_MAX} characters."
+        raise ValidationFailed(message, {"decisionReason": [message]})
+    return reason
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of a lifecycle action."""
+
+    record: dict[str, Any]
+    changed: bool  # False when the action had already happened (a repeat)
+    time_released: bool | None = None  # for declines/cancels: is the time listed again?
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class BadCursor(ValidationFailed):
+    def __init__(self):
+        super().__init__("That page link is not valid; start again from the first page.")
+
+
+class BookingService:
+    def __init__(self, slots: SlotService):
+        self.slots = slots
+        self.settings = slots.settings
+
+    @property
+    def store(self):
+        return self.slots.store
+
+    # -- reads ---------------------------------------------------------------------------
+    def get(self, appointment_id: str) -> dict[str, Any]:
+        item = self.store.get(appointment_id)
+        if item is None or "status" not in item:
+            raise AppointmentNotFound(appointment_id)
+        return item
+
+    def dashboard(
+        self,
+        statuses: tuple[str, ...] = DASHBOARD_STATUSES,
+        start: date | None = None,
+        end: date | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page:
+        """Bookings in `statuses` order (PENDING first); PENDING oldest request first,
+        the others by appointment time. `cursor` continues where a page stopped."""
+        limit = limit or self.settings.staff_page_size
+        filters = [
+            list(statuses),
+            start.isoformat() if start else "",
+            end.isoformat() if end else "",
+        ]
+        position, start_key = 0, None
+        if cursor:
+            position, start_key = self._read_cursor(cursor, filters, len(statuses))
+        slot_from = f"{start.isoformat()}T00:00" if start else "0000-00-00T00:00"
+        slot_to = f"{end.isoformat()}T23:59" if end else "9999-12-31T23:59"
+        items: list[dict[str, Any]] = []
+        while position < len(statuses) and len(items) < limit:
+            status = statuses[position]
+            found, start_key = self.store.query_status(
+                status,
+                by_request=status == PENDING,
+                slot_from=slot_from,
+                slot_to=slot_to,
+                limit=limit - len(items),
+                start_key=start_key,
+            )
+            items.extend(found)
+            if start_key is None:
+                position += 1
+        next_cursor = None
+        if position < len(statuses):
+            next_cursor = self._serializer().dumps({"f": filters, "p": position, "k": start_key})
+        return Page(items, next_cursor)
+
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(self.settings.secret_key, salt=CURSOR_SALT)
+
+    def _read_cursor(self, cursor: str, filters: list, count: int) -> tuple[int, dict | None]:
+        if len(cursor) > 2048:
+            raise BadCursor()
+        try:
+            data = self._serializer().loads(cursor)
+        except BadSignature:
+            raise BadCursor() from None
+        # A cursor only continues the listing it was made for.
+        if not isinstance(data, dict) or data.get("f") != filters:
+            raise BadCursor()
+        position, key = data.get("p"), data.get("k")
+        if not isinstance(position, int) or not 0 <= position < count:
+            raise BadCursor()
+        return position, key
+
+    def upcoming_slots(self, start: date | None, end: date | None) -> list[dict[str, str]]:
+        """AVAILABLE future slots, straight from the table (staff see the truth, not cache)."""
+        first = max(start or self.slots.today(), self.slots.today())
+        after = max(f"{first.isoformat()}T00:00", self.slots.now_slot())
+        until = f"{end.isoformat()}T23:59" if end else None
+        return self.store.list_available(after, until)
+
+    def is_released(self, record: dict[str, Any]) -> bool | None:
+        """For a declined/cancelled future record: is its time offered again? None: n/a."""
+        if record["status"] not in (DECLINED, CANCELLED) or not self._in_future(record):
+            return None
+        return self.store.get(replacement_id(record)) is not None
+
+    # -- staff decisions -----------------------------------------------------------------
+    def accept(self, appointment_id: str, staff_email: str) -> Change:
+        now = clock.iso_timestamp()
+        changes = {"status": ACCEPTED, "decidedBy": staff_email, "decidedAt": now, "updatedAt": now}
+        old, new = self.store.transition(
+            appointment_id, (PENDING,), changes, before_slot=self.slots.now_slot()
+        )
+        self._committed(old, new)
+        return Change(new, changed=True)
+
+    def decline(self, appointment_id: str, staff_email: str, reason: str) -> Change:
+        reason = clean_reason(reason)
+        now = clock.iso_timestamp()
+        changes = {
+            "status": DECLINED,
+            "decidedBy": staff_email,
+            "decidedAt": now,
+            "decisionReason": reason,
+            "updatedAt": now,
+        }
+        try:
+            old, new = self.store.transition(appointment_id, (PENDING,), changes)
+        except ConflictingChange as conflict:
+            # A repeated decline converges: make sure the time is offered again.
+            if conflict.current["status"] == DECLINED:
+                self._release(conflict.current)
+            raise
+        self._committed(old, new)
+        return Change(new, changed=True, time_released=self._release(new))
+
+    def cancel_by_staff(self, appointment_id: str, staff_email: str) -> Change:
+        # Who accepted stays in decidedBy; who cancelled goes alongside.
+        extra = {"cancelledByStaff": staff_email}
+        return self._cancel(appointment_id, "staff", None, extra=extra)
+
+    def cancel_by_patient(self, appointment_id: str, requested_at: str) -> Change:
+        """Cancel the request the patient's link names; a repeat is a harmless no-op."""
+        try:
+            return self._cancel(appointment_id, "patient", requested_at)
+        except ConflictingChange as conflict:
+            current = conflict.current
+            if conflict.reason == "status" and current["status"] == CANCELLED:
+                return Change(current, changed=False, time_released=self._release(current))
+            raise
+
+    def reoffer(self, appointment_id: str) -> Change:
+        """Offer a declined/cancelled record's time again (idempotent)."""
+        record = self.get(appointment_id)
+        if record["status"] not in (DECLINED, CANCELLED):
+            raise ConflictingChange(record, "status")
+        if not self._in_future(record):
+            raise ConflictingChange(record, "past")
+        return Change(record, changed=False, time_released=self._release(record))
+
+    def _cancel(
+        self, appointment_id: str, by: str, requested_at: str | None, extra: dict | None = None
+    ) -> Change:
+        now = clock.iso_timestamp()
+        changes = {"status": CANCELLED, "cancelledAt": now, "cancelledBy": by, "updatedAt": now}
+        if extra:
+            changes = {**changes, **extra}
+        old, new = self.store.transition(
+            appointment_id,
+            (PENDING, ACCEPTED),
+            changes,
+            before_slot=self.slots.now_slot(),
+            requested_at=requested_at,
+        )
+        self._committed(old, new)
+        return Change(new, changed=True, time_released=self._release(new))
+
+    # -- availability --------------------------------------------------------------------
+    def add_slots(self, days: list[date], times: list[str]) -> tuple[int, int]:
+        return self.slots.create_slots(days, times)
+
+    def remove_slot(self, appointment_id: str) -> dict[str, Any]:
+        """Delete an AVAILABLE slot; a slot booked meanwhile raises ConflictingChange."""
+        try:
+            removed = self.store.delete_available(appointment_id)
+        finally:
+            self.slots.cache.invalidate()
+        return removed
+
+    # -- helpers -------------------------------------------------------------------------
+    def _in_future(self, record: dict[str, Any]) -> bool:
+        return record.get("slotStart", "") > self.slots.now_slot()
+
+    def _committed(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.slots.cache.invalidate()
+        events.publish(self.settings, old, new)
+
+    def _release(self, record: dict[str, Any]) -> bool | None:
+        """Offer the record's time again if it is still ahead; True once it is listed.
+
+        Never raises: the record's change has already happened and must be reported as
+        such. A failure is logged and leaves the time unlisted until a retry (see above).
+        """
+        if not self._in_future(record):
+            return None
+        new_id = replacement_id(record)
+        try:
+            created = self.store.put_slot(
+                new_id, record["appointmentDate"], record["appointmentTime"], clock.iso_timestamp()
+            )
+        except Exception:
+            log.exception("could not offer the time of %s again", record["appointmentId"])
+            return False
+        if created:
+            self.slots.cache.invalidate()
+        return True
+
+
+def conflict_message(conflict: ConflictingChange) -> str:
+    """What a refused change means, in words for staff, patients and API clients."""
+    current = conflict.current
+    if conflict.reason == "stale":
+        return "This link is no longer valid for this booking; nothing was changed."
+    if conflict.reason == "past":
+        return "This appointment has already started, so it can no longer be changed."
+    status = current["status"]
+    if status == "AVAILABLE":
+        return "This time has no booking to change; nothing was changed."
+    if status == CANCELLED:
+        who = "the patient" if current.get("cancelledBy") == "patient" else "the clinic"
+        return f"This booking was already cancelled by {who}; nothing was changed."
+    if status == DECLINED:
+        return "This request was already declined; nothing was changed."
+    if status == ACCEPTED:
+        return "This request was already accepted; nothing was changed."
+    return "This time was booked a moment ago; nothing was changed."

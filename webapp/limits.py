@@ -1,0 +1,146 @@
+"""Fixed-window counters for rate limits and login throttling.
+
+Counters live in Redis when it answers, so every Lambda container and web worker shares
+them. When Redis is not configured or fails, the counter falls back to this process's
+memory: weaker (one container only), but a limit is never silently switched off. Keys
+hold no personal data: callers pass hashed identifiers (see `fingerprint`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}
+"""
+
+
+class RateLimited(Exception):
+    """Too many attempts; `retry_after` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = max(1, int(retry_after))
+
+
+def fingerprint(settings: Settings, kind: str, value: str) -> str:
+    """A keyed, truncated hash: stable for counting and logging, useless to a reader."""
+    digest = hmac.new(settings.secret_key.encode(), f"{kind}:{value}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
+
+
+class Counters:
+    def __init__(self, settings: Settings, client: redis.Redis | None = None):
+        self._settings = settings
+        self._client = client
+        self._prefix = f"{settings.cache_key_prefix}:limits"
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+        self._local: dict[str, tuple[int, float]] = {}
+        self._script = None
+
+    def _redis(self) -> redis.Redis | None:
+        if time.monotonic() < self._down_until:
+            return None
+        if self._client is None:
+            s = self._settings
+            if not s.redis_host:
+                return None
+            with self._lock:
+                if self._client is None:
+                    self._client = redis.Redis(
+                        host=s.redis_host,
+                        port=s.redis_port,
+                        ssl=s.redis_tls,
+                        socket_connect_timeout=s.redis_timeout_seconds,
+                        socket_timeout=s.redis_timeout_seconds,
+                        retry=Retry(NoBackoff(), 0),
+                        decode_responses=True,
+                    )
+        return self._client
+
+    def _failed(self, error: Exception) -> None:
+        self._down_until = time.monotonic() + self._settings.redis_retry_after_seconds
+        log.warning(
+            "redis unavailable for counters (%s); counting in-process", type(error).__name__
+        )
+
+    def hit(self, key: str, window: int) -> tuple[int, int]:
+        """Count one event; (events in the current window, seconds until it resets)."""
+        full_key = f"{self._prefix}:{key}"
+        client = self._redis()
+        if client is not None:
+            try:
+                if self._script is None:
+                    self._script = client.register_script(_HIT_SCRIPT)
+                count, ttl = self._script(keys=[full_key], args=[window])
+                return int(count), int(ttl)
+            except (redis.RedisError, OSError) as error:
+                self._failed(error)
+        return self._local_hit(full_key, window)
+
+    def peek(self, key: str) -> tuple[int, int]:
+        """(events in the current window, seconds until it resets) without counting."""
+        full_key = f"{self._prefix}:{key}"
+        client = self._redis()
+        if client is not None:
+            try:
+                pipe = client.pipeline(transaction=False)
+                pipe.get(full_key)
+                pipe.ttl(full_key)
+                count, ttl = pipe.execute()
+                remote = (int(count or 0), max(int(ttl), 0))
+                # Failures counted while Redis was down still count.
+                local = self._local_peek(full_key)
+                return (remote, local)[local[0] > remote[0]]
+            except (redis.RedisError, OSError) as error:
+                self._failed(error)
+        return self._local_peek(full_key)
+
+    def reset(self, key: str) -> None:
+        full_key = f"{self._prefix}:{key}"
+        with self._lock:
+            self._local.pop(full_key, None)
+        client = self._redis()
+        if client is not None:
+            try:
+                client.delete(full_key)
+            except (redis.RedisError, OSError) as error:
+                self._failed(error)
+
+    def _local_hit(self, key: str, window: int) -> tuple[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._local) > 10_000:
+                self._local = {k: v for k, v in self._local.items() if v[1] > now}
+            count, expires = self._local.get(key, (0, 0.0))
+            if expires <= now:
+                count, expires = 0, now + window
+            count += 1
+            self._local[key] = (count, expires)
+        return count, int(expires - now) + 1
+
+    def _local_peek(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._local.get(key, (0, 0.0))
+        if expires <= now:
+            return 0, 0
+        return count, int(expires - now) + 1
