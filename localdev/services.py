@@ -41,7 +41,8 @@ def start_dynalite(port: int, data_dir: Path | None = None) -> subprocess.Popen:
         raise RuntimeError("dynalite is not installed: run `npm ci` in the project root")
     if shutil.which("node") is None:
         raise RuntimeError("Node.js is required to run dynalite (the local DynamoDB)")
-    command = [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port)]
+    # Real DynamoDB takes seconds to create a table; locally there is nothing to wait for.
+    command = [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), "--createTableMs", "0"]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         command += ["--path", str(data_dir)]

@@ -183,6 +183,19 @@ class AppointmentStore:
     def _key(self, appointment_id: str) -> dict[str, Any]:
         return {"appointmentId": {"S": appointment_id}}
 
+    def _query_all(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item of a Query, following LastEvaluatedKey."""
+        params = dict(params)
+        items: list[dict[str, Any]] = []
+        with _translate_errors():
+            while True:
+                response = self.client.query(**params)
+                items.extend(self._from_item(item) for item in response.get("Items", []))
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    return items
+                params["ExclusiveStartKey"] = last_key
+
     # -- table ---------------------------------------------------------------------------
     def create_table(self) -> bool:
         """Create the table and its index where it does not exist; True if created."""
@@ -232,17 +245,8 @@ class AppointmentStore:
             "ProjectionExpression": "appointmentId, appointmentDate, appointmentTime, "
             "#status, slotStart",
         }
-        slots: list[dict[str, Any]] = []
-        with _translate_errors():
-            while True:
-                response = self.client.query(**params)
-                slots.extend(self._from_item(item) for item in response.get("Items", []))
-                last_key = response.get("LastEvaluatedKey")
-                if not last_key:
-                    break
-                params["ExclusiveStartKey"] = last_key
         # BETWEEN is inclusive; a slot starting this very minute has already begun.
-        slots = [slot for slot in slots if slot["slotStart"] > after]
+        slots = [slot for slot in self._query_all(params) if slot["slotStart"] > after]
         slots.sort(key=lambda slot: (slot["slotStart"], slot["appointmentId"]))
         return [public_slot(slot) for slot in slots]
 
@@ -369,16 +373,7 @@ class AppointmentStore:
                 ":hi": {"S": until},
             },
         }
-        items: list[dict[str, Any]] = []
-        with _translate_errors():
-            while True:
-                response = self.client.query(**params)
-                items.extend(self._from_item(item) for item in response.get("Items", []))
-                last_key = response.get("LastEvaluatedKey")
-                if not last_key:
-                    break
-                params["ExclusiveStartKey"] = last_key
-        items = [item for item in items if item["slotStart"] > after]
+        items = [item for item in self._query_all(params) if item["slotStart"] > after]
         items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
         return items
 

@@ -39,6 +39,38 @@ return 1
 """
 
 
+_clients: dict[tuple, redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """One client (one connection pool) per process and server, created on first use."""
+    key = (
+        settings.redis_host,
+        settings.redis_port,
+        settings.redis_tls,
+        settings.redis_timeout_seconds,
+    )
+    client = _clients.get(key)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = redis.Redis(
+                    host=settings.redis_host,
+                    port=settings.redis_port,
+                    ssl=settings.redis_tls,
+                    socket_connect_timeout=settings.redis_timeout_seconds,
+                    socket_timeout=settings.redis_timeout_seconds,
+                    health_check_interval=30,
+                    # Fail fast: a retry would pay the timeout again.
+                    retry=Retry(NoBackoff(), 0),
+                    decode_responses=True,
+                )
+                _clients[key] = client
+    return client
+
+
 class SlotCache:
     def __init__(self, settings: Settings, client: redis.Redis | None = None):
         self.ttl = settings.cache_ttl_seconds
@@ -49,7 +81,6 @@ class SlotCache:
         self._settings = settings
         self._down_until = 0.0
         self._invalidation_owed = False
-        self._lock = threading.Lock()
         self._fill = None
 
     @property
@@ -60,20 +91,7 @@ class SlotCache:
         if not self.enabled or time.monotonic() < self._down_until:
             return None
         if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    s = self._settings
-                    self._client = redis.Redis(
-                        host=s.redis_host,
-                        port=s.redis_port,
-                        ssl=s.redis_tls,
-                        socket_connect_timeout=s.redis_timeout_seconds,
-                        socket_timeout=s.redis_timeout_seconds,
-                        health_check_interval=30,
-                        # Fail fast: a retry would pay the timeout again.
-                        retry=Retry(NoBackoff(), 0),
-                        decode_responses=True,
-                    )
+            self._client = redis_client(self._settings)
         return self._client
 
     def _failed(self, action: str, error: Exception) -> None:

@@ -15,9 +15,8 @@ import threading
 import time
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from .cache import redis_client
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,20 +59,9 @@ class Counters:
         if time.monotonic() < self._down_until:
             return None
         if self._client is None:
-            s = self._settings
-            if not s.redis_host:
+            if not self._settings.redis_host:
                 return None
-            with self._lock:
-                if self._client is None:
-                    self._client = redis.Redis(
-                        host=s.redis_host,
-                        port=s.redis_port,
-                        ssl=s.redis_tls,
-                        socket_connect_timeout=s.redis_timeout_seconds,
-                        socket_timeout=s.redis_timeout_seconds,
-                        retry=Retry(NoBackoff(), 0),
-                        decode_responses=True,
-                    )
+            self._client = redis_client(self._settings)
         return self._client
 
     def _failed(self, error: Exception) -> None:
