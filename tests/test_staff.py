@@ -645,3 +645,13 @@ def test_api_accept_decline_cancel(app, staff_account, now, add_slot, make_booki
     twice = api.post(f"/api/staff/appointments/{first}/cancel", json={}, headers=basic())
     assert twice.status_code == 409
     assert "Cache-Control" in twice.headers and twice.headers["Cache-Control"] == "no-store"
+
+
+def test_staff_pages_show_request_times_in_the_clinic_zone(
+    app, staff_client, now, add_slot, make_booking
+):
+    slot = add_slot("2030-06-05", "09:00")
+    make_booking(slot)  # requested at 2030-06-03T00:00:00Z, 10:00 in Melbourne
+    shown = '<time datetime="2030-06-03T00:00:00Z">Mon 3 Jun 2030, 10:00</time>'
+    assert shown in staff_client.get("/staff/").text
+    assert shown in staff_client.get(f"/staff/appointments/{slot}").text

@@ -104,6 +104,7 @@ def _register_templating(app: Flask, settings: Settings) -> None:
 
     register_assets(app, settings.static_url)
     app.jinja_env.filters["long_date"] = _long_date
+    app.jinja_env.filters["clinic_time"] = lambda value: _clinic_time(value, settings.tz)
     app.jinja_env.globals.update(
         clinic_name=settings.clinic_name,
         clinic_timezone=settings.clinic_timezone,
@@ -114,6 +115,17 @@ def _long_date(value: str) -> str:
     from datetime import date
 
     return date.fromisoformat(value).strftime("%A %-d %B %Y")
+
+
+def _clinic_time(value: str, tz) -> str:
+    """A stored UTC timestamp (2026-11-25T09:58:19Z) as staff read it, in the clinic's zone."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(tz)
+    except (AttributeError, TypeError, ValueError):
+        return str(value)
+    return moment.strftime("%a %-d %b %Y, %H:%M")
 
 
 def __getattr__(name: str):

@@ -4,12 +4,16 @@ Session-scoped and started once: dynalite (in memory) as DynamoDB, the real Redi
 key prefix of its own, gunicorn serving `webapp:app` on a free port of 127.0.0.1, a static
 site on two other origins (one allowed by CORS, one not) and one chromium. Each test gets
 fresh browser contexts (no shared cookies) and creates the slots it needs on days of its own.
+Notifications run in-process into an outbox folder (`live.email(kind, id)` reads them).
 
 Screenshots of every page still open when a test fails land in test-artifacts/failures/.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
+import functools
 import itertools
 import os
 import secrets
@@ -21,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from email.message import EmailMessage
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,6 +54,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+STAFF_NOTIFY_EMAIL = "staff@clinic.localhost"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -97,6 +103,46 @@ class LiveApp:
         item = self.service.store.get(appointment_id)
         assert item is not None, f"no item {appointment_id}"
         return item
+
+    def create_staff(self, email: str) -> str:
+        """A new staff account made with the CLI, as an operator would; returns its password."""
+        password = secrets.token_urlsafe(18)
+        output = self.flask("create-staff", email, "--password-stdin", input=f"{password}\n")
+        assert f"Created staff account {email}" in output, output
+        return password
+
+    @functools.cached_property
+    def staff(self) -> tuple[str, str]:
+        """(email, password) of one staff account shared by the tests that only need one."""
+        email = "reception@clinic.example.com"
+        return email, self.create_staff(email)
+
+    @functools.cached_property
+    def bookings(self):
+        """The booking lifecycle (decide, cancel) against the live table, for set-up."""
+        from webapp.bookings import BookingService
+
+        return BookingService(self.service)
+
+    def manage_url(self, appointment_id: str) -> str:
+        """The patient's private link to a booking, as the app makes it."""
+        from webapp.notifications import manage_url
+
+        return manage_url(self.service.settings, self.item(appointment_id))
+
+    def emails(self, kind: str, appointment_id: str) -> list[EmailMessage]:
+        """The outbox's emails of one kind (e.g. "accepted") about one booking."""
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted(self.outbox_dir.glob(f"*-{kind}-{appointment_id}.eml"))
+        ]
+
+    def email(self, kind: str, appointment_id: str) -> EmailMessage:
+        """The one email of `kind` about a booking (each change sends exactly one)."""
+        found = self.emails(kind, appointment_id)
+        written = sorted(path.name for path in self.outbox_dir.glob("*.eml"))
+        assert len(found) == 1, f"{len(found)} {kind} email(s) for {appointment_id}: {written}"
+        return found[0]
 
 
 def flask_command(env: dict[str, str], *args: str, input: str | None = None) -> str:
@@ -147,6 +193,7 @@ def partner_origin(static_site) -> str:
 def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
     tmp = tmp_path_factory.mktemp("live")
     dynalite_port, app_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{app_port}"
     dynalite = start_dynalite(dynalite_port)
     prefix = f"browser-{uuid.uuid4().hex[:12]}"
     env = {
@@ -163,7 +210,18 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
         "CLINIC_TIMEZONE": CLINIC_TIMEZONE,
         "CLINIC_NAME": "Riverside Clinic",
         "CORS_ALLOWED_ORIGINS": partner_origin,
+        # Notifications as a developer sees them: the same notifier code runs in-process
+        # after each write and leaves one .eml per email in the outbox folder.
+        "EMAIL_BACKEND": "outbox",
+        "NOTIFY_INLINE": "true",
         "OUTBOX_DIR": str(tmp / "outbox"),
+        "STAFF_NOTIFY_EMAIL": STAFF_NOTIFY_EMAIL,
+        "PUBLIC_BASE_URL": url,
+        # Every browser here is the one client 127.0.0.1: the per-client booking limit
+        # (5 per 10 minutes by default) would refuse the suite's own bookings. Its own
+        # tests cover it; the per-email cap stays at its default (tests use their own
+        # addresses, see pages.patient_email).
+        "BOOKING_RATE_LIMIT": "100000",
     }
     env.pop("AWS_SESSION_TOKEN", None)
     server = None
@@ -200,9 +258,7 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
             pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
         settings = load_settings(env)
         service = SlotService(settings, SlotCache(settings))
-        yield LiveApp(
-            url=f"http://127.0.0.1:{app_port}", env=env, service=service, outbox_dir=tmp / "outbox"
-        )
+        yield LiveApp(url=url, env=env, service=service, outbox_dir=tmp / "outbox")
     finally:
         if server is not None:
             server.terminate()

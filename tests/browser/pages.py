@@ -1,4 +1,4 @@
-"""Page helpers: what a patient (and later staff) sees and does, in one place per page.
+"""Page helpers: what a patient or a member of staff sees and does, in one place per page.
 
 Tests talk in these terms (`SlotList.open(...).choose(id)`, `BookingForm.submit()`), so a
 markup change is fixed here once. Locators prefer what people perceive: roles, labels,
@@ -7,13 +7,25 @@ visible text.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
 
 from playwright.sync_api import Locator, Page, expect
 
-PATIENT = {"name": "Ada Lovelace", "email": "ada@example.com", "notes": "First visit"}
+PATIENT = {"name": "Ada Lovelace", "notes": "First visit"}
+_addresses = itertools.count(1)
+
+
+def patient_email(name: str = "patient") -> str:
+    """An address no other booking in this run uses.
+
+    The app caps open requests per email address (MAX_OPEN_REQUESTS_PER_EMAIL), and all
+    the browser tests share one live site: each booking brings an address of its own.
+    """
+    return f"{name}-{next(_addresses)}-{os.getpid()}@example.com"
 
 
 def long_date(day: date) -> str:
@@ -53,6 +65,10 @@ class SlotList:
     def listed_ids(self) -> list[str]:
         hrefs = [link.get_attribute("href") or "" for link in self.page.locator("a.slot").all()]
         return [href.rsplit("/", 1)[-1] for href in hrefs]
+
+    def listed_times(self) -> list[str]:
+        """The times offered, as patients read them (a released time gets a new id)."""
+        return [text.strip() for text in self.page.locator("a.slot").all_inner_texts()]
 
     def choose(self, appointment_id: str) -> BookingForm:
         self.slot_link(appointment_id).click()
@@ -101,19 +117,34 @@ class BookingForm:
         self.notes.fill(notes)
         return self
 
-    def book(self, name=PATIENT["name"], email=PATIENT["email"], notes=PATIENT["notes"]):
-        self.fill(name, email, notes)
+    def book(self, name=PATIENT["name"], email: str | None = None, notes=PATIENT["notes"]):
+        """Submit the form; lands on the new request's manage page (a 303 after the POST)."""
+        self.fill(name, email or patient_email(), notes)
         self.submit_button.click()
-        return Confirmation(self.page).wait()
+        return ManagePage(self.page).wait_just_booked()
 
 
 @dataclass
-class Confirmation:
-    """`/booking/<id>/confirmation`, reached by a 303 after booking."""
+class ManagePage:
+    """`/manage/<token>`: the patient's private page for one request (status, cancel).
+
+    Booking redirects here (303) and then thanks the patient once; reached later through
+    the private link (from the page or from an email) it shows the request's state.
+    """
 
     page: Page
 
-    def wait(self) -> Confirmation:
+    def open(self, url: str) -> ManagePage:
+        self.page.goto(url)
+        return self.wait()
+
+    def wait(self) -> ManagePage:
+        expect(self.page).to_have_url(MANAGE_URL)
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Your appointment request")
+        return self
+
+    def wait_just_booked(self) -> ManagePage:
+        expect(self.page).to_have_url(MANAGE_URL)
         expect(self.page.get_by_role("heading", level=1)).to_have_text(
             "Thank you, your request has been received"
         )
@@ -121,6 +152,156 @@ class Confirmation:
 
     def value(self, label: str) -> str:
         return summary_value(self.page, label)
+
+    @property
+    def private_link(self) -> Locator:
+        return self.page.get_by_role("region", name="Your private link").get_by_role("link")
+
+    @property
+    def cancel_link(self) -> Locator:
+        return self.page.get_by_role("link", name="Cancel this appointment")
+
+    def start_cancel(self) -> CancelConfirmation:
+        self.cancel_link.click()
+        return CancelConfirmation(self.page).wait()
+
+
+MANAGE_URL = re.compile(r"/manage/[^/?#]+$")
+
+
+@dataclass
+class CancelConfirmation:
+    """`/manage/<token>/cancel`: the confirmation step before a patient's cancellation."""
+
+    page: Page
+
+    def wait(self) -> CancelConfirmation:
+        expect(self.page).to_have_url(re.compile(r"/manage/[^/?#]+/cancel$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Cancel this appointment?")
+        return self
+
+    def confirm(self) -> ManagePage:
+        self.page.get_by_role("button", name="Yes, cancel my appointment").click()
+        return ManagePage(self.page).wait()
+
+    def keep(self) -> ManagePage:
+        self.page.get_by_role("link", name="No, keep it").click()
+        return ManagePage(self.page).wait()
+
+
+# -- staff ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StaffLogin:
+    """`/staff/login`: where every staff page sends a visitor who is not signed in."""
+
+    page: Page
+    base_url: str
+
+    def open(self) -> StaffLogin:
+        self.page.goto(f"{self.base_url}/staff/login")
+        return self.wait()
+
+    def wait(self) -> StaffLogin:
+        expect(self.page).to_have_url(re.compile(r"/staff/login(\?.*)?$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Staff sign-in")
+        return self
+
+    def fill(self, email: str, password: str) -> StaffLogin:
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        return self
+
+    def sign_in(self, email: str, password: str) -> Dashboard:
+        self.fill(email, password)
+        self.page.get_by_role("button", name="Sign in").click()
+        return Dashboard(self.page, self.base_url).wait()
+
+
+@dataclass
+class Dashboard:
+    """`/staff/`: bookings by status, waiting requests first."""
+
+    page: Page
+    base_url: str
+
+    def open(self) -> Dashboard:
+        self.page.goto(f"{self.base_url}/staff/")
+        return self.wait()
+
+    def wait(self) -> Dashboard:
+        expect(self.page).to_have_url(re.compile(r"/staff/(\?.*)?$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Bookings")
+        return self
+
+    def filter(self, start: date, end: date, status: str = "") -> Dashboard:
+        self.page.get_by_label("Status").select_option(status)
+        self.page.get_by_label("Appointments from").fill(start.isoformat())
+        self.page.get_by_label("Appointments to").fill(end.isoformat())
+        self.page.get_by_role("button", name="Show").click()
+        expect(self.page).to_have_url(re.compile(rf"from={start}&to={end}"))
+        return self.wait()
+
+    @property
+    def rows(self) -> Locator:
+        return self.page.locator("table.bookings tbody tr")
+
+    def row(self, appointment_id: str) -> Locator:
+        link = self.page.locator(f'a[href$="/staff/appointments/{appointment_id}"]')
+        return self.rows.filter(has=link)
+
+    def status(self, appointment_id: str) -> str:
+        return self.row(appointment_id).locator(".status").inner_text().strip()
+
+    def open_booking(self, appointment_id: str) -> StaffAppointment:
+        self.row(appointment_id).get_by_role("link").first.click()
+        return StaffAppointment(self.page, self.base_url).wait(appointment_id)
+
+    def sign_out(self) -> StaffLogin:
+        self.page.get_by_role("navigation", name="Staff").get_by_role(
+            "button", name="Sign out"
+        ).click()
+        return StaffLogin(self.page, self.base_url).wait()
+
+
+@dataclass
+class StaffAppointment:
+    """`/staff/appointments/<id>`: one booking; accept, or decline with a reason."""
+
+    page: Page
+    base_url: str
+
+    def open(self, appointment_id: str) -> StaffAppointment:
+        self.page.goto(f"{self.base_url}/staff/appointments/{appointment_id}")
+        return self.wait(appointment_id)
+
+    def wait(self, appointment_id: str) -> StaffAppointment:
+        expect(self.page).to_have_url(re.compile(rf"/staff/appointments/{appointment_id}$"))
+        expect(self.page.locator("dl.summary")).to_contain_text(appointment_id)
+        return self
+
+    def value(self, label: str) -> str:
+        return summary_value(self.page, label)
+
+    @property
+    def flash(self) -> Locator:
+        return self.page.locator(".notice.success[role=status]")
+
+    def accept(self) -> StaffAppointment:
+        self.page.get_by_role("button", name="Accept this request").click()
+        expect(self.flash).to_contain_text("Accepted.")
+        return self
+
+    def decline(self, reason: str) -> StaffAppointment:
+        self.page.get_by_label("Reason (the patient will see this)").fill(reason)
+        self.page.get_by_role("button", name="Decline this request").click()
+        expect(self.flash).to_contain_text("Declined.")
+        return self
+
+    def back_to_dashboard(self) -> Dashboard:
+        self.page.get_by_role("link", name="All bookings").click()
+        return Dashboard(self.page, self.base_url).wait()
 
 
 def summary_value(page: Page, label: str) -> str:

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import patient_email
+
 pytestmark = pytest.mark.browser
 
 
@@ -23,7 +25,8 @@ def test_static_page_on_allowed_origin_lists_and_books(page, live, partner_origi
     slot = live.add_slot(day, "14:00")
     assert partner_origin != live.url
 
-    result = run_partner_page(page, partner_origin, live, day, "Ada Lovelace", "ada@example.com")
+    email = patient_email("ada")
+    result = run_partner_page(page, partner_origin, live, day, "Ada Lovelace", email)
 
     assert result["listing"] == {"status": 200, "xCache": "MISS", "ids": [slot]}
     assert result["status"] == 200
@@ -34,7 +37,7 @@ def test_static_page_on_allowed_origin_lists_and_books(page, live, partner_origi
     assert (item["status"], item["patientName"], item["patientEmail"]) == (
         "PENDING",
         "Ada Lovelace",
-        "ada@example.com",
+        email,
     )
 
 
@@ -43,7 +46,7 @@ def test_static_page_on_other_origin_is_refused(page, live, static_site):
     slot = live.add_slot(day, "14:00")
     stranger = static_site()  # not in CORS_ALLOWED_ORIGINS
 
-    result = run_partner_page(page, stranger, live, day, "Eve", "eve@example.com")
+    result = run_partner_page(page, stranger, live, day, "Eve", patient_email("eve"))
 
     assert result["error"].startswith("TypeError")  # the browser withheld the response
     assert live.item(slot)["status"] == "AVAILABLE"

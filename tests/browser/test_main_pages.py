@@ -16,7 +16,16 @@ from playwright.sync_api import Page, expect
 
 from localdev.services import ROOT
 from tests.browser.conftest import ARTIFACTS, DESKTOP, PHONE, LiveApp
-from tests.browser.pages import BookingForm, SlotList, taken_heading
+from tests.browser.pages import (
+    BookingForm,
+    Dashboard,
+    ManagePage,
+    SlotList,
+    StaffAppointment,
+    StaffLogin,
+    patient_email,
+    taken_heading,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -77,6 +86,62 @@ def _slot_taken(page: Page, live: LiveApp) -> None:
     expect(taken_heading(page)).to_be_visible()
 
 
+@main_page("manage-pending")
+def _manage_pending(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "10:00")
+    live.service.book(slot, _someone_else())
+    ManagePage(page).open(live.manage_url(slot))
+
+
+@main_page("manage-declined")
+def _manage_declined(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "10:00")
+    live.service.book(slot, _someone_else())
+    live.bookings.decline(slot, live.staff[0], "The doctor is away that day. Sorry!")
+    ManagePage(page).open(live.manage_url(slot))
+    expect(page.get_by_text("The doctor is away that day.")).to_be_visible()
+
+
+@main_page("cancel-confirmation")
+def _cancel_confirmation(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "10:00")
+    live.service.book(slot, _someone_else())
+    ManagePage(page).open(live.manage_url(slot)).start_cancel()
+
+
+@main_page("staff-login")
+def _staff_login(page: Page, live: LiveApp) -> None:
+    StaffLogin(page, live.url).open()
+
+
+@main_page("staff-login-failed")
+def _staff_login_failed(page: Page, live: LiveApp) -> None:
+    StaffLogin(page, live.url).open().fill("nobody@clinic.example.com", "x")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+@main_page("staff-dashboard")
+def _staff_dashboard(page: Page, live: LiveApp) -> None:
+    live.service.book(live.add_slot(live.new_day(), "10:00"), _someone_else())
+    expect(_signed_in(page, live).rows.first).to_be_visible()
+
+
+@main_page("staff-appointment")
+def _staff_appointment(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "10:00")
+    live.service.book(slot, _someone_else())
+    _signed_in(page, live)
+    StaffAppointment(page, live.url).open(slot)
+
+
+@main_page("staff-availability")
+def _staff_availability(page: Page, live: LiveApp) -> None:
+    _signed_in(page, live)
+    page.goto(f"{live.url}/staff/slots")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Availability")
+
+
 @main_page("not-found")
 def _not_found(page: Page, live: LiveApp) -> None:
     page.goto(f"{live.url}/book/no-such-slot")
@@ -86,7 +151,14 @@ def _not_found(page: Page, live: LiveApp) -> None:
 def _someone_else():
     from webapp.appointments import Booking
 
-    return Booking(patient_name="Grace Hopper", patient_email="grace@example.com", notes="")
+    return Booking(
+        patient_name="Grace Hopper", patient_email=patient_email("grace"), notes="Back pain"
+    )
+
+
+def _signed_in(page: Page, live: LiveApp) -> Dashboard:
+    email, password = live.staff
+    return StaffLogin(page, live.url).open().sign_in(email, password)
 
 
 def axe_violations(page: Page) -> list[dict]:

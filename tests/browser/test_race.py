@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import BookingForm
+from tests.browser.pages import MANAGE_URL, BookingForm, ManagePage, patient_email
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ OUTCOME = re.compile(r"Thank you, your request has been received|no longer avail
 
 def test_two_browsers_race_for_one_slot(new_context, live):
     slot = live.add_slot(live.new_day(), "09:30")
-    patients = {"Ada Lovelace": "ada@example.com", "Grace Hopper": "grace@example.com"}
+    patients = {"Ada Lovelace": patient_email("ada"), "Grace Hopper": patient_email("grace")}
     forms = {}
     for name, email in patients.items():
         form = BookingForm(new_context().new_page(), live.url).open(slot)
@@ -36,9 +36,14 @@ def test_two_browsers_race_for_one_slot(new_context, live):
     winners = [name for name, text in outcomes.items() if text.startswith("Thank you")]
     losers = [name for name, text in outcomes.items() if "no longer available" in text]
     assert len(winners) == 1 and len(losers) == 1, outcomes
+    winner = ManagePage(forms[winners[0]].page).wait_just_booked()
+    assert (winner.value("Reference"), winner.value("Status")) == (slot, "PENDING")
     loser_page = forms[losers[0]].page
+    expect(loser_page).not_to_have_url(MANAGE_URL)
     expect(loser_page.get_by_role("alert")).to_contain_text("Someone else booked")
     expect(loser_page.get_by_role("link", name="See all available times")).to_be_visible()
 
     item = live.item(slot)
     assert (item["status"], item["patientName"]) == ("PENDING", winners[0])
+    # One booking, so one "request received" email, to the winner.
+    assert live.email("request-received", slot)["To"] == patients[winners[0]]
