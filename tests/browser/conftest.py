@@ -242,8 +242,8 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
                     "2",
                     "--threads",
                     "4",
-                    "--access-logfile",
-                    "-",
+                    # No gunicorn access log: it would write raw paths (manage-link tokens);
+                    # the app's own JSON access line logs routes by their rule.
                     "webapp:app",
                 ],
                 env=env,
