@@ -183,6 +183,30 @@ class AppointmentStore:
     def _key(self, appointment_id: str) -> dict[str, Any]:
         return {"appointmentId": {"S": appointment_id}}
 
+    def _existing(self, appointment_id: str) -> dict[str, Any]:
+        """The appointment item (not a staff or notification record), or AppointmentNotFound."""
+        current = self.get(appointment_id)
+        if current is None or "status" not in current:
+            raise AppointmentNotFound(appointment_id)
+        return current
+
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """Write an item unless its key exists; True if this call created it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            with _translate_errors():
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self._to_item(item),
+                    ConditionExpression="attribute_not_exists(appointmentId)",
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def _query_all(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item of a Query, following LastEvaluatedKey."""
         params = dict(params)
@@ -253,8 +277,6 @@ class AppointmentStore:
     # -- writes --------------------------------------------------------------------------
     def put_slot(self, appointment_id: str, date: str, time: str, now_iso: str) -> bool:
         """Create an AVAILABLE slot unless the id exists; True if it was created."""
-        from botocore.exceptions import ClientError
-
         item = {
             "appointmentId": appointment_id,
             "appointmentDate": date,
@@ -264,18 +286,7 @@ class AppointmentStore:
             "createdAt": now_iso,
             "updatedAt": now_iso,
         }
-        try:
-            with _translate_errors():
-                self.client.put_item(
-                    TableName=self.table_name,
-                    Item=self._to_item(item),
-                    ConditionExpression="attribute_not_exists(appointmentId)",
-                )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(item)
 
     def book(
         self, appointment_id: str, booking: Booking, now_slot: str, now_iso: str
@@ -319,9 +330,7 @@ class AppointmentStore:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             # The write did not happen; read once to tell the caller why.
-            current = self.get(appointment_id)
-            if current is None or "status" not in current:
-                raise AppointmentNotFound(appointment_id) from None
+            current = self._existing(appointment_id)
             if current.get("slotStart", "") <= now_slot:
                 raise SlotUnavailable("past") from None
             raise SlotUnavailable("taken") from None
@@ -332,21 +341,8 @@ class AppointmentStore:
     # no `status` (so they never enter the status index), and an `expiresAt` TTL.
     def record_notification(self, key: str, expires_at: int, now_iso: str) -> bool:
         """Claim a notification before sending it; False if it was claimed already."""
-        from botocore.exceptions import ClientError
-
         item = {"appointmentId": key, "recordedAt": now_iso, "expiresAt": expires_at}
-        try:
-            with _translate_errors():
-                self.client.put_item(
-                    TableName=self.table_name,
-                    Item=self._to_item(item),
-                    ConditionExpression="attribute_not_exists(appointmentId)",
-                )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._put_new(item)
 
     def forget_notification(self, key: str) -> None:
         """Drop a claim whose email could not be sent, so a retry can send it."""
@@ -505,9 +501,7 @@ class AppointmentStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = self.get(appointment_id)
-            if current is None or "status" not in current:
-                raise AppointmentNotFound(appointment_id) from None
+            current = self._existing(appointment_id)
             if requested_at is not None and current.get("requestedAt") != requested_at:
                 reason = "stale"
             elif current["status"] not in allowed:
@@ -535,9 +529,7 @@ class AppointmentStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = self.get(appointment_id)
-            if current is None or "status" not in current:
-                raise AppointmentNotFound(appointment_id) from None
+            current = self._existing(appointment_id)
             raise ConflictingChange(current, "status") from None
         return self._from_item(response["Attributes"])
 
