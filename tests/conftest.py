@@ -23,7 +23,7 @@ import redis  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from webapp import clock, create_app  # noqa: E402
-from webapp.appointments import reset_clients  # noqa: E402
+from webapp.aws import reset_clients  # noqa: E402
 from webapp.settings import load_settings  # noqa: E402
 
 REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
@@ -202,16 +202,16 @@ def lambda_app(monkeypatch, make_app):
     import boto3
 
     from tests.notification_helpers import LAMBDA_ENV, MAIL_FROM
-    from webapp import notifications, notifier
+    from webapp import notifier
 
     for name, value in LAMBDA_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(notifier, "_notifier", None)  # a fresh "cold start" per test
-    notifications.reset_clients()
+    reset_clients()
     app = make_app(**LAMBDA_ENV)
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=MAIL_FROM)
     yield app
-    notifications.reset_clients()
+    reset_clients()
 
 
 # -- staff review and patient self-service ------------------------------------------------

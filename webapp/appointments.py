@@ -12,12 +12,12 @@ Design notes:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .aws import aws_client
 from .settings import Settings
 
 AVAILABLE = "AVAILABLE"
@@ -115,38 +115,9 @@ def public_slot(item: dict[str, Any]) -> dict[str, str]:
     return {name: item[name] for name in PUBLIC_SLOT_FIELDS}
 
 
-_clients: dict[tuple, Any] = {}
-_clients_lock = threading.Lock()
-
-
 def dynamodb_client(settings: Settings):
-    """One botocore client per process and endpoint, created on first use and reused."""
-    key = (settings.aws_region, settings.dynamodb_endpoint_url)
-    client = _clients.get(key)
-    if client is None:
-        with _clients_lock:
-            client = _clients.get(key)
-            if client is None:
-                import boto3
-                from botocore.config import Config
-
-                client = boto3.session.Session().client(
-                    "dynamodb",
-                    region_name=settings.aws_region,
-                    endpoint_url=settings.dynamodb_endpoint_url,
-                    config=Config(
-                        connect_timeout=2,
-                        read_timeout=5,
-                        retries={"max_attempts": 3, "mode": "standard"},
-                    ),
-                )
-                _clients[key] = client
-    return client
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests start each case against a fresh mock)."""
-    _clients.clear()
+    """The process's DynamoDB client for the configured region and endpoint."""
+    return aws_client("dynamodb", settings.aws_region, settings.dynamodb_endpoint_url)
 
 
 @contextmanager

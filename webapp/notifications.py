@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from . import clock
 from .appointments import ACCEPTED, AVAILABLE, CANCELLED, DECLINED, PENDING
+from .aws import aws_client
 from .manage_links import make_token
 from .settings import Settings
 
@@ -262,35 +263,9 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
 
 
 # -- sending ----------------------------------------------------------------------------
-_ses_clients: dict[str, Any] = {}
-_ses_lock = threading.Lock()
-
-
 def ses_client(settings: Settings):
-    """One SES client per process and region, created on first use and reused."""
-    client = _ses_clients.get(settings.aws_region)
-    if client is None:
-        with _ses_lock:
-            client = _ses_clients.get(settings.aws_region)
-            if client is None:
-                import boto3
-                from botocore.config import Config
-
-                client = boto3.session.Session().client(
-                    "ses",
-                    region_name=settings.aws_region,
-                    config=Config(
-                        connect_timeout=2,
-                        read_timeout=5,
-                        retries={"max_attempts": 3, "mode": "standard"},
-                    ),
-                )
-                _ses_clients[settings.aws_region] = client
-    return client
-
-
-def reset_clients() -> None:
-    _ses_clients.clear()
+    """The process's SES client for the configured region."""
+    return aws_client("ses", settings.aws_region)
 
 
 def send(settings: Settings, message: EmailMessage, notice: Notice) -> None:
