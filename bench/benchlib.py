@@ -87,6 +87,7 @@ def app_env(endpoint: str | None, prefix: str | None, **extra: str) -> dict[str,
         "CLINIC_TIMEZONE": TIMEZONE,
         "CACHE_TTL_SECONDS": "600",
         "MAIL_FROM": "bookings@clinic.example",
+        "LOG_LEVEL": "WARNING",  # one access line per request would drown the figures
         "PUBLIC_BASE_URL": "https://clinic.example",
     }
     if endpoint:

@@ -38,6 +38,9 @@ FAKE_ENV = {
     "REDIS_TLS": "true",
     "CACHE_KEY_PREFIX": "{clinic}",
     "STRIP_STAGE_PATH": "true",
+    "EMAIL_BACKEND": "ses",
+    "MAIL_FROM": "appointments@example.com",
+    "PUBLIC_BASE_URL": "https://abc123.execute-api.us-east-1.amazonaws.com",
 }
 
 PROBE = (
