@@ -15,6 +15,7 @@ from pathlib import Path
 
 from localdev.services import free_port
 from tests.conftest import REDIS_HOST, REDIS_PORT
+from tests.lambda_events import rest_event
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,35 +37,9 @@ print(json.dumps({
 """
 
 
-def rest_api_event(path: str) -> dict:
-    headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Accept": "*/*"}
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": "GET",
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": path,
-            "httpMethod": "GET",
-            "path": f"/prod{path}",
-            "stage": "prod",
-            "requestId": "c0ffee00-0000-4000-8000-000000000000",
-            "identity": {"sourceIp": "203.0.113.7"},
-            "apiId": "abc123",
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
 def serve_in_fresh_process(env: dict[str, str], path: str) -> dict:
     process = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(rest_api_event(path))],
+        [sys.executable, "-c", CHILD, json.dumps(rest_event("GET", path))],
         env=env,
         cwd=ROOT,
         capture_output=True,
