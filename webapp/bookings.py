@@ -184,10 +184,7 @@ class BookingService:
 
     def upcoming_slots(self, start: date | None, end: date | None) -> list[dict[str, str]]:
         """AVAILABLE future slots, straight from the table (staff see the truth, not cache)."""
-        first = max(start or self.slots.today(), self.slots.today())
-        after = max(f"{first.isoformat()}T00:00", self.slots.now_slot())
-        until = f"{end.isoformat()}T23:59" if end else None
-        return self.store.list_available(after, until)
+        return self.slots.read_available(start, end)
 
     def is_released(self, record: dict[str, Any]) -> bool | None:
         """For a declined/cancelled future record: is its time offered again? None: n/a."""

@@ -56,13 +56,18 @@ class SlotService:
         window = f"{first_day.isoformat()}|{end.isoformat() if end else ''}"
         outcome, slots, epoch = self.cache.get(window)
         if slots is None:
-            after = max(f"{first_day.isoformat()}T00:00", now)
-            until = f"{end.isoformat()}T23:59" if end else None
-            slots = self.store.list_available(after, until)
+            slots = self.read_available(start, end)
             self.cache.fill(window, slots, epoch)
         # A cached list may have aged by up to the TTL: drop slots that began since.
         slots = [s for s in slots if f"{s['appointmentDate']}T{s['appointmentTime']}" > now]
         return slots, outcome
+
+    def read_available(self, start: date | None, end: date | None) -> list[dict[str, str]]:
+        """Future AVAILABLE slots in [start, end], straight from the table (no cache)."""
+        first_day = max(start or self.today(), self.today())
+        after = max(f"{first_day.isoformat()}T00:00", self.now_slot())
+        until = f"{end.isoformat()}T23:59" if end else None
+        return self.store.list_available(after, until)
 
     def get_slot(self, appointment_id: str) -> dict[str, str]:
         item = self.store.get(appointment_id)
