@@ -117,11 +117,6 @@ def parse_booking_json(payload: Any) -> tuple[str, Booking]:
     return appointment_id.strip(), form.to_booking()
 
 
-def validate_booking_form(form: BookingForm) -> Booking | None:
-    """The page's path through the same validation; None when the form shows errors."""
-    return form.to_booking() if form.validate_on_submit() else None
-
-
 def parse_window(args) -> tuple[date | None, date | None]:
     """`from`/`to` query parameters (YYYY-MM-DD) for a listing."""
     errors: dict[str, list[str]] = {}
