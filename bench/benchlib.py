@@ -100,11 +100,12 @@ def app_env(endpoint: str | None, prefix: str | None, **extra: str) -> dict[str,
 
 def make_app(endpoint: str, prefix: str | None, **extra: str):
     from webapp import create_app
+    from webapp.extensions import services
     from webapp.settings import load_settings
 
     app = create_app(load_settings(app_env(endpoint, prefix, **extra)))
     logging.getLogger("botocore").setLevel(logging.WARNING)  # create_app logs at INFO
-    app.extensions["slots"].store.create_table()
+    services(app).store.table.create()
     return app
 
 

@@ -1,6 +1,6 @@
 """Cold start: a fresh Python process imports the Lambda entry and serves one listing.
 
-Each run is a new interpreter that imports `serverless_wsgi` and `webapp.app` (what the
+Each run is a new interpreter that imports `serverless_wsgi` and `webapp.wsgi.app` (what the
 serverless-wsgi Lambda handler loads) and passes a real API Gateway REST (v1) event for
 `GET /appointment-slot` to `serverless_wsgi.handle_request(app, event, context)`:
 - cache hit: Redis already holds the listing (filled by the preceding miss run);
@@ -27,13 +27,15 @@ from collections import defaultdict
 
 import benchlib
 
+from webapp.extensions import services
+
 # What runs inside each fresh interpreter: the Lambda entry and its first request.
 CHILD = """
 import time
 started = time.perf_counter()
 import json, sys
 import serverless_wsgi
-from webapp import app
+from webapp.wsgi import app
 imported = time.perf_counter()
 
 
@@ -202,10 +204,10 @@ def main() -> int:
     results: dict[str, list[tuple[dict, float]]] = {"hit": [], "miss": []}
     with benchlib.dynalite() as endpoint, benchlib.redis_prefix() as prefix:
         app = benchlib.make_app(endpoint, prefix)
-        store = app.extensions["slots"].store
-        benchlib.batch_write(store.client, store.table_name, benchlib.available_items(200))
-        benchlib.batch_write(store.client, store.table_name, benchlib.history_items(1_000))
-        cache = app.extensions["slots"].cache
+        store = services(app).store
+        benchlib.batch_write(store.table.client, store.table.name, benchlib.available_items(200))
+        benchlib.batch_write(store.table.client, store.table.name, benchlib.history_items(1_000))
+        cache = services(app).cache
         env = child_env(endpoint, prefix)
         run_child(env, event)  # warm the OS file cache and __pycache__ once, untimed
 

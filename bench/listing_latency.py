@@ -16,6 +16,8 @@ import time
 
 import benchlib
 
+from webapp.extensions import services
+
 
 def timed_requests(app, count: int, expect: str, before=None) -> list[float]:
     client = app.test_client()
@@ -45,10 +47,12 @@ def main() -> int:
     results = {}
     with benchlib.dynalite() as endpoint, benchlib.redis_prefix() as prefix:
         app = benchlib.make_app(endpoint, prefix)
-        store = app.extensions["slots"].store
-        benchlib.batch_write(store.client, store.table_name, benchlib.available_items(available))
-        benchlib.batch_write(store.client, store.table_name, benchlib.history_items(history))
-        cache = app.extensions["slots"].cache
+        store = services(app).store
+        benchlib.batch_write(
+            store.table.client, store.table.name, benchlib.available_items(available)
+        )
+        benchlib.batch_write(store.table.client, store.table.name, benchlib.history_items(history))
+        cache = services(app).cache
         bypass_app = benchlib.make_app(endpoint, None)
 
         timed_requests(app, warmup, "MISS", before=cache.invalidate)

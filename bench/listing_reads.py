@@ -19,6 +19,8 @@ from datetime import timedelta
 
 import benchlib
 
+from webapp.extensions import services
+
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
 
@@ -49,7 +51,7 @@ class QueryRecorder:
 
 
 def listing_reads(app, recorder: QueryRecorder, url: str) -> dict:
-    service = app.extensions["slots"]
+    service = services(app)
     service.cache.invalidate()
     recorder.reset()
     response = app.test_client().get(url)
@@ -96,9 +98,9 @@ def main() -> int:
     rows = []
     with benchlib.dynalite() as endpoint, benchlib.redis_prefix() as prefix:
         app = benchlib.make_app(endpoint, prefix)
-        service = app.extensions["slots"]
-        client = service.store.client
-        table = service.store.table_name
+        service = services(app)
+        client = service.store.table.client
+        table = service.store.table.name
         recorder = QueryRecorder(client)
         benchlib.batch_write(client, table, benchlib.available_items(available))
         today = benchlib.today()
@@ -118,7 +120,7 @@ def main() -> int:
                 f"{time.perf_counter() - started:.1f}s",
                 flush=True,
             )
-            scan = scan_reads(client, table, service.now_slot())
+            scan = scan_reads(client, table, service.availability.now_slot())
             for label, url in (("all future", "/appointment-slot"), ("one week", week)):
                 reads = listing_reads(app, recorder, url)
                 rows.append(

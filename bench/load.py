@@ -211,7 +211,7 @@ def contention(stack: Stack, attempts: int, slot_count: int) -> dict:
     store = stack.store
     double_bookings = mismatches = not_pending = 0
     for slot in slots:
-        item = store.get(slot)
+        item = store.appointments.get(slot)
         won = winners.get(slot, [])
         if len(won) > 1:
             double_bookings += 1

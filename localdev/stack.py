@@ -139,7 +139,7 @@ class Stack:
                 "5",
                 "--keep-alive",
                 "30",
-                "webapp:app",
+                "webapp.wsgi:app",
             ],
             cwd=ROOT,
             env=env,
@@ -216,14 +216,14 @@ class Stack:
         if self._store is None:
             import boto3
 
-            from webapp.appointments import AppointmentStore
+            from webapp.store import Store
 
             client = boto3.session.Session(
                 aws_access_key_id="local",
                 aws_secret_access_key="local",  # noqa: S106
                 region_name="us-east-1",
             ).client("dynamodb", endpoint_url=f"http://127.0.0.1:{self.dynamodb_port}")
-            self._store = AppointmentStore(client, self.table_name)
+            self._store = Store(self.settings, client)
         return self._store
 
     def add_slots(self, count: int, first_day: str = "2031-01-06") -> list[str]:
@@ -240,7 +240,7 @@ class Stack:
             specs.append((f"{day:%Y%m%d}-{time_.replace(':', '')}", day.isoformat(), time_))
         store = self.store
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda s: store.put_slot(*s, "2030-01-01T00:00:00Z"), specs))
+            list(pool.map(lambda s: store.appointments.put_slot(*s, "2030-01-01T00:00:00Z"), specs))
         if self.with_redis and self._redis is not None:
             from webapp.cache import SlotCache
 
@@ -248,9 +248,9 @@ class Stack:
         return [spec[0] for spec in specs]
 
     def add_staff(self, email: str, password: str) -> None:
-        from webapp.auth import hash_password
+        from webapp.staff.auth import hash_password
 
-        self.store.put_staff(email, hash_password(password), "2030-01-01T00:00:00Z")
+        self.store.staff.put(email, hash_password(password), "2030-01-01T00:00:00Z")
 
     def log_text(self) -> str:
         if self._log_file is not None:

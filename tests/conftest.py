@@ -24,6 +24,7 @@ from moto import mock_aws  # noqa: E402
 
 from webapp import clock, create_app  # noqa: E402
 from webapp.aws import reset_clients  # noqa: E402
+from webapp.extensions import services  # noqa: E402
 from webapp.settings import load_settings  # noqa: E402
 
 REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
@@ -102,7 +103,7 @@ def make_settings(cache_prefix, tmp_path):
 def make_app(aws, make_settings):
     def build(**env):
         app = create_app(make_settings(**env))
-        app.extensions["slots"].store.create_table()
+        services(app).store.table.create()
         return app
 
     return build
@@ -119,6 +120,12 @@ def client(app):
 
 
 @pytest.fixture
+def store(app):
+    """The app's data layer (webapp.store.Store): set-up and checks behind the app's back."""
+    return services(app).store
+
+
+@pytest.fixture
 def now(monkeypatch):
     """Freeze the clock at a fixed instant: 2030-06-03 10:00 in Melbourne (a Monday)."""
     frozen = datetime(2030, 6, 3, 0, 0, tzinfo=UTC)  # 10:00 AEST (UTC+10)
@@ -129,11 +136,11 @@ def now(monkeypatch):
 @pytest.fixture
 def add_slot(app):
     """Create an AVAILABLE slot; returns its id."""
-    service = app.extensions["slots"]
+    service = services(app)
 
     def create(day: str, time: str) -> str:
         appointment_id = f"{day.replace('-', '')}-{time.replace(':', '')}"
-        service.store.put_slot(appointment_id, day, time, clock.iso_timestamp())
+        service.store.appointments.put_slot(appointment_id, day, time, clock.iso_timestamp())
         service.cache.invalidate()
         return appointment_id
 
@@ -187,12 +194,11 @@ def dynalite_app(dynalite_endpoint, make_settings):
         BOOKING_RATE_LIMIT="1000",  # races fire many requests from one client on purpose
     )
     app = create_app(settings)
-    app.extensions["slots"].store.create_table()
+    services(app).store.table.create()
     yield app
     reset_clients()
 
 
-# -- notifications
 @pytest.fixture
 def lambda_app(monkeypatch, make_app):
     """The notifier Lambda's environment (SES via moto) plus a web app sharing its table.
@@ -202,11 +208,11 @@ def lambda_app(monkeypatch, make_app):
     import boto3
 
     from tests.notification_helpers import LAMBDA_ENV, MAIL_FROM
-    from webapp import notifier
+    from webapp.notifications import worker
 
     for name, value in LAMBDA_ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(notifier, "_notifier", None)  # a fresh "cold start" per test
+    monkeypatch.setattr(worker, "_notifier", None)  # a fresh "cold start" per test
     reset_clients()
     app = make_app(**LAMBDA_ENV)
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=MAIL_FROM)
@@ -214,7 +220,7 @@ def lambda_app(monkeypatch, make_app):
     reset_clients()
 
 
-# -- staff review and patient self-service ------------------------------------------------
+# -- staff --------------------------------------------------------------------------------
 
 STAFF_EMAIL = "reception@clinic.example"
 STAFF_PASSWORD = "correct horse battery staple"
@@ -256,13 +262,13 @@ def page_token(client, path: str) -> str:
 @pytest.fixture
 def make_booking(app):
     """Book a slot through the service (no HTTP limits); returns the stored item."""
-    from webapp.appointments import Booking
+    from webapp.store.appointments import PatientDetails
 
-    service = app.extensions["slots"]
+    bookings = services(app).bookings
     counter = iter(range(10_000))
 
     def book(appointment_id: str, email: str | None = None, name: str = "Ada Lovelace"):
         email = email or f"patient{next(counter)}@example.com"
-        return service.book(appointment_id, Booking(name, email, "notes"))
+        return bookings.book(appointment_id, PatientDetails(name, email, "notes"))
 
     return book

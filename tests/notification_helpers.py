@@ -11,6 +11,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 
 from tests.conftest import booking_json
+from webapp.extensions import services
 
 MAIL_FROM = "bookings@clinic.example"
 STAFF = "front-desk@clinic.example"
@@ -77,7 +78,7 @@ def book(app, appointment_id: str, **overrides) -> dict[str, Any]:
         "/book-appointment", json=booking_json(appointment_id, **overrides)
     )
     assert response.status_code == 200, response.json
-    return app.extensions["slots"].store.get(appointment_id)
+    return services(app).store.appointments.get(appointment_id)
 
 
 def slot_image(booked: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +101,9 @@ def decided(item: dict[str, Any], status: str, **extra) -> dict[str, Any]:
 def store_item(app, item: dict[str, Any]) -> None:
     """Write an item image to the table as it is (arranging state for reminders)."""
     serialize = TypeSerializer().serialize
-    store = app.extensions["slots"].store
-    store.client.put_item(
-        TableName=store.table_name, Item={k: serialize(v) for k, v in item.items()}
+    store = services(app).store
+    store.table.client.put_item(
+        TableName=store.table.name, Item={k: serialize(v) for k, v in item.items()}
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import booking_json
+from webapp.extensions import services
 
 MELBOURNE_TODAY = "2030-06-03"  # the `now` fixture: 10:00 local
 
@@ -49,9 +50,9 @@ def test_listing_hides_past_and_now_keeps_later_today(client, now, add_slot):
 def test_time_zone_decides_what_today_is(make_app, now, monkeypatch):
     # 00:00 UTC is 10:00 in Melbourne but 20:00 the day before in New York.
     app = make_app(CLINIC_TIMEZONE="America/New_York")
-    service = app.extensions["slots"]
-    service.store.put_slot("a", "2030-06-02", "19:30", "t")
-    service.store.put_slot("b", "2030-06-02", "20:30", "t")
+    service = services(app)
+    service.store.appointments.put_slot("a", "2030-06-02", "19:30", "t")
+    service.store.appointments.put_slot("b", "2030-06-02", "20:30", "t")
     ids = [s["appointmentId"] for s in app.test_client().get("/appointment-slot").json]
     assert ids == ["b"]
 
@@ -90,7 +91,7 @@ def test_malformed_window_is_400_with_field_error(client, query, field):
     assert response.json["error"]
 
 
-def test_booking_succeeds_and_records_the_patient(app, client, now, add_slot):
+def test_booking_succeeds_and_records_the_patient(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     response = client.post("/book-appointment", json=booking_json(slot))
     assert response.status_code == 200
@@ -102,7 +103,7 @@ def test_booking_succeeds_and_records_the_patient(app, client, now, add_slot):
     }
     assert response.json["manageUrl"].startswith("http://localhost/manage/")
     assert slot not in response.json["manageUrl"]
-    item = app.extensions["slots"].store.get(slot)
+    item = store.appointments.get(slot)
     assert item["status"] == "PENDING"
     assert item["patientName"] == "Ada Lovelace"
     assert item["patientEmail"] == "ada@example.com"
@@ -110,11 +111,11 @@ def test_booking_succeeds_and_records_the_patient(app, client, now, add_slot):
     assert item["updatedAt"] and item["requestedAt"]
 
 
-def test_booking_trims_input_and_omits_empty_notes(app, client, now, add_slot):
+def test_booking_trims_input_and_omits_empty_notes(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     body = booking_json(slot, patientName="  Ada  ", patientEmail=" ada@example.com ", notes="  ")
     assert client.post("/book-appointment", json=body).status_code == 200
-    item = app.extensions["slots"].store.get(slot)
+    item = store.appointments.get(slot)
     assert item["patientName"] == "Ada"
     assert item["patientEmail"] == "ada@example.com"
     assert "notes" not in item
@@ -140,13 +141,13 @@ def test_booking_trims_input_and_omits_empty_notes(app, client, now, add_slot):
         ({"appointmentId": "x" * 65}, "appointmentId"),
     ],
 )
-def test_invalid_booking_fields_are_400(app, client, now, add_slot, changes, field):
+def test_invalid_booking_fields_are_400(app, client, now, add_slot, changes, field, store):
     slot = add_slot("2030-06-04", "09:00")
     body = {k: v for k, v in booking_json(slot, **changes).items() if v is not None}
     response = client.post("/book-appointment", json=body)
     assert response.status_code == 400
     assert field in response.json["fields"]
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
 
 
 @pytest.mark.parametrize(
@@ -175,21 +176,21 @@ def test_unknown_appointment_is_404(client, now):
     assert response.json["error"]
 
 
-def test_second_booking_is_409_and_keeps_the_first(app, client, now, add_slot):
+def test_second_booking_is_409_and_keeps_the_first(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     assert client.post("/book-appointment", json=booking_json(slot)).status_code == 200
     second = booking_json(slot, patientName="Grace Hopper", patientEmail="grace@example.com")
     response = client.post("/book-appointment", json=second)
     assert response.status_code == 409
-    assert app.extensions["slots"].store.get(slot)["patientName"] == "Ada Lovelace"
+    assert store.appointments.get(slot)["patientName"] == "Ada Lovelace"
 
 
-def test_past_slot_is_409(app, client, now, add_slot):
+def test_past_slot_is_409(app, client, now, add_slot, store):
     slot = add_slot(MELBOURNE_TODAY, "09:30")
     response = client.post("/book-appointment", json=booking_json(slot))
     assert response.status_code == 409
     assert "started" in response.json["error"]
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
 
 
 def test_unknown_route_and_wrong_method_are_json(client):

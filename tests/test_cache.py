@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import REDIS_HOST, REDIS_PORT, booking_json
 from tests.tcp_proxy import TcpProxy
 from webapp.cache import BYPASS, HIT, MISS, SlotCache
+from webapp.extensions import services
 
 
 @pytest.fixture
@@ -56,9 +57,9 @@ def test_booking_invalidates_so_the_slot_disappears_at_once(client, now, add_slo
 def test_entries_expire_after_the_ttl(app, client, now, add_slot, redis_server):
     add_slot("2030-06-04", "09:00")
     client.get("/appointment-slot")
-    cache = app.extensions["slots"].cache
+    cache = services(app).cache
     ttl = redis_server.ttl(cache.slots_key)
-    assert 0 < ttl <= app.config["SETTINGS"].cache_ttl_seconds
+    assert 0 < ttl <= services(app).settings.cache_ttl_seconds
 
 
 def test_cache_never_holds_patient_data(app, client, now, add_slot, redis_server):
@@ -67,7 +68,7 @@ def test_cache_never_holds_patient_data(app, client, now, add_slot, redis_server
     client.post("/book-appointment", json=booking_json(slot, notes="private notes"))
     client.get("/appointment-slot")
     client.get("/appointment-slot?from=2030-06-04&to=2030-06-04")
-    prefix = app.config["SETTINGS"].cache_key_prefix
+    prefix = services(app).settings.cache_key_prefix
     dump = ""
     for key in redis_server.scan_iter(f"{prefix}:*"):
         kind = redis_server.type(key)
@@ -84,8 +85,8 @@ def test_cache_never_holds_patient_data(app, client, now, add_slot, redis_server
 
 def test_redis_refusing_connections_means_bypass(make_app, now):
     app = make_app(REDIS_PORT="1")  # nothing listens on port 1
-    service = app.extensions["slots"]
-    service.store.put_slot("s1", "2030-06-04", "09:00", "t")
+    service = services(app)
+    service.store.appointments.put_slot("s1", "2030-06-04", "09:00", "t")
     client = app.test_client()
     listing = client.get("/appointment-slot")
     assert listing.status_code == 200
@@ -119,9 +120,9 @@ def test_hung_redis_costs_one_timeout_not_one_per_request(make_app, now):
 
 def test_cache_resumes_and_owed_invalidation_is_delivered(make_app, now, proxy):
     app = make_app(REDIS_PORT=str(proxy.port), REDIS_RETRY_AFTER_SECONDS="0.2")
-    service = app.extensions["slots"]
-    service.store.put_slot("s1", "2030-06-04", "09:00", "t")
-    service.store.put_slot("s2", "2030-06-04", "10:00", "t")
+    service = services(app)
+    service.store.appointments.put_slot("s1", "2030-06-04", "09:00", "t")
+    service.store.appointments.put_slot("s2", "2030-06-04", "10:00", "t")
     client = app.test_client()
     assert client.get("/appointment-slot").headers["X-Cache"] == MISS
     assert client.get("/appointment-slot").headers["X-Cache"] == HIT

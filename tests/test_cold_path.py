@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, sys
 import serverless_wsgi
-from webapp import app
+from webapp.wsgi import app
 
 response = serverless_wsgi.handle_request(app, json.loads(sys.argv[1]), None)
 headers = dict(response.get("headers") or {})

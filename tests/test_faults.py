@@ -10,20 +10,21 @@ from botocore.exceptions import ClientError
 from localdev.services import free_port
 from tests.conftest import booking_json, csrf_token
 from webapp import create_app
+from webapp.extensions import services
 
 SLOT = "20300604-0900"
 
 
 @pytest.fixture
 def slot(app, now):
-    app.extensions["slots"].store.put_slot(SLOT, "2030-06-04", "09:00", "t")
+    services(app).store.appointments.put_slot(SLOT, "2030-06-04", "09:00", "t")
     return SLOT
 
 
 @contextmanager
 def dynamodb_fails(app, code="ProvisionedThroughputExceededException", operations=None):
     """Every DynamoDB call (or those named) fails as the service would after its retries."""
-    client = app.extensions["slots"].store.client
+    client = services(app).store.table.client
 
     def fail(model, **_):
         if operations is None or model.name in operations:
@@ -65,25 +66,24 @@ def test_pages_show_a_friendly_503_when_dynamodb_throttles(app, client, slot):
         assert_page_503(client.get(f"/book/{slot}"))
 
 
-def test_failed_booking_leaves_nothing_half_written(app, client, slot):
-    store = app.extensions["slots"].store
+def test_failed_booking_leaves_nothing_half_written(app, client, slot, store):
     with dynamodb_fails(app, operations={"UpdateItem"}):
         assert_json_503(client.post("/book-appointment", json=booking_json(slot)))
-    item = store.get(slot)
+    item = store.appointments.get(slot)
     assert item["status"] == "AVAILABLE"
     assert not {"patientName", "patientEmail", "notes", "requestedAt"} & set(item)
     # The listing still offers the slot, and the patient's retry goes through.
     assert slot in [s["appointmentId"] for s in client.get("/appointment-slot").json]
     assert client.post("/book-appointment", json=booking_json(slot)).status_code == 200
-    assert store.get(slot)["status"] == "PENDING"
+    assert store.appointments.get(slot)["status"] == "PENDING"
 
 
-def test_failed_form_booking_shows_a_page_and_writes_nothing(app, client, slot):
+def test_failed_form_booking_shows_a_page_and_writes_nothing(app, client, slot, store):
     token = csrf_token(client.get(f"/book/{slot}").get_data(as_text=True))
     form = {"patientName": "Ada", "patientEmail": "ada@example.com", "csrf_token": token}
     with dynamodb_fails(app, operations={"UpdateItem"}):
         assert_page_503(client.post(f"/book/{slot}", data=form))
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
     assert client.post(f"/book/{slot}", data=form).status_code == 303
 
 
@@ -192,7 +192,7 @@ def test_malformed_requests_get_a_clear_answer(client, slot, method, path, kwarg
         assert "<!doctype html>" in response.get_data(as_text=True).lower()
 
 
-def test_invalid_utf8_in_a_form_body_is_refused_not_a_crash(app, client, slot):
+def test_invalid_utf8_in_a_form_body_is_refused_not_a_crash(app, client, slot, store):
     token = csrf_token(client.get(f"/book/{slot}").get_data(as_text=True))
     body = b"csrf_token=" + token.encode() + b"&patientName=Ada%FF%FE&patientEmail=%FF\xfe"
     response = client.post(
@@ -201,7 +201,7 @@ def test_invalid_utf8_in_a_form_body_is_refused_not_a_crash(app, client, slot):
     # Werkzeug drops a form body that is not UTF-8, so the CSRF check refuses it.
     assert response.status_code == 400
     assert response.mimetype == "text/html"
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
 
 
 def test_invalid_utf8_in_form_fields_is_a_form_error_not_a_crash(client, slot):
@@ -214,10 +214,10 @@ def test_invalid_utf8_in_form_fields_is_a_form_error_not_a_crash(client, slot):
     assert "valid email" in response.get_data(as_text=True)
 
 
-def test_unencodable_text_in_json_is_a_400(app, client, slot):
+def test_unencodable_text_in_json_is_a_400(app, client, slot, store):
     # A lone surrogate is valid JSON but cannot be stored as UTF-8.
     body = '{"appointmentId": "%s", "patientName": "\\ud800", "patientEmail": "a@example.com"}'
     response = client.post("/book-appointment", data=body % slot, content_type="application/json")
     assert response.status_code == 400
     assert "patientName" in response.json["fields"]
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"

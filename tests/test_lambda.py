@@ -41,7 +41,7 @@ def test_window_query_through_lambda(app, now, add_slot, event):
     assert bad["statusCode"] == 400 and "from" in json_body(bad)["fields"]
 
 
-def test_booking_through_lambda(app, now, add_slot, event):
+def test_booking_through_lambda(app, now, add_slot, event, store):
     slot = add_slot("2030-06-04", "09:00")
     body = json.dumps(booking_json(slot))
     result = invoke(
@@ -53,7 +53,7 @@ def test_booking_through_lambda(app, now, add_slot, event):
         app, event("POST", "/book-appointment", body, {"Content-Type": "application/json"})
     )
     assert again["statusCode"] == 409
-    assert app.extensions["slots"].store.get(slot)["status"] == "PENDING"
+    assert store.appointments.get(slot)["status"] == "PENDING"
 
 
 def test_base64_body_through_rest_api(app, now, add_slot):

@@ -10,6 +10,7 @@ from itsdangerous import TimestampSigner
 from tests.conftest import booking_json, csrf_token
 from webapp import manage_links
 from webapp.bookings import replacement_id
+from webapp.extensions import services
 
 
 def book_page(client, slot: str, **fields):
@@ -53,25 +54,25 @@ def test_booking_page_redirects_to_the_private_link(app, client, now, add_slot):
 def test_declined_request_shows_the_reason(app, client, now, add_slot):
     slot = add_slot("2030-06-04", "09:00")
     manage = client.post("/book-appointment", json=booking_json(slot)).json["manageUrl"]
-    app.extensions["bookings"].decline(slot, "staff@clinic.example", "Doctor <b>away</b>")
+    services(app).bookings.decline(slot, "staff@clinic.example", "Doctor <b>away</b>")
     page = client.get(path_of(manage))
     assert "DECLINED" in page.text
     assert "Doctor &lt;b&gt;away&lt;/b&gt;" in page.text
     assert "Cancel this appointment" not in page.text
 
 
-def test_patient_cancels_with_confirmation(app, client, now, add_slot):
+def test_patient_cancels_with_confirmation(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     manage = path_of(client.post("/book-appointment", json=booking_json(slot)).json["manageUrl"])
     assert client.get("/appointment-slot").json == []
     confirm = client.get(f"{manage}/cancel")
     assert confirm.status_code == 200
-    assert app.extensions["slots"].store.get(slot)["status"] == "PENDING"  # GET changes nothing
+    assert store.appointments.get(slot)["status"] == "PENDING"  # GET changes nothing
     no_token = client.post(f"{manage}/cancel")
     assert no_token.status_code == 400
     response = client.post(f"{manage}/cancel", data={"csrf_token": csrf_token(confirm.text)})
     assert response.status_code == 303 and response.headers["Location"] == manage
-    record = app.extensions["slots"].store.get(slot)
+    record = store.appointments.get(slot)
     assert record["status"] == "CANCELLED" and record["cancelledBy"] == "patient"
     assert record["cancelledAt"] == record["updatedAt"]
     assert record["patientName"] == "Ada Lovelace"  # the clinic keeps the record
@@ -85,25 +86,25 @@ def test_patient_cancels_with_confirmation(app, client, now, add_slot):
     assert len(client.get("/appointment-slot").json) == 1
 
 
-def test_accepted_appointment_can_be_cancelled_until_it_starts(app, client, now, add_slot):
+def test_accepted_appointment_can_be_cancelled_until_it_starts(app, client, now, add_slot, store):
     import webapp.clock
 
     slot = add_slot("2030-06-03", "11:00")
     manage = path_of(client.post("/book-appointment", json=booking_json(slot)).json["manageUrl"])
-    app.extensions["bookings"].accept(slot, "staff@clinic.example")
+    services(app).bookings.accept(slot, "staff@clinic.example")
     token = csrf_token(client.get(f"{manage}/cancel").text)
     webapp.clock.utcnow = lambda: now.replace(hour=1, minute=5)  # 11:05 in Melbourne
     response = client.post(f"{manage}/cancel", data={"csrf_token": token})
     assert response.status_code == 303  # back to the page, which offers no cancel
-    assert app.extensions["slots"].store.get(slot)["status"] == "ACCEPTED"
+    assert store.appointments.get(slot)["status"] == "ACCEPTED"
     assert "Cancel this appointment" not in client.get(manage).text
 
 
-def test_cancel_that_lost_a_race_is_409(app, client, now, add_slot, monkeypatch):
+def test_cancel_that_lost_a_race_is_409(app, client, now, add_slot, monkeypatch, store):
     slot = add_slot("2030-06-04", "09:00")
     manage = path_of(client.post("/book-appointment", json=booking_json(slot)).json["manageUrl"])
     token = csrf_token(client.get(f"{manage}/cancel").text)
-    bookings = app.extensions["bookings"]
+    bookings = services(app).bookings
     real_cancel = bookings.cancel_by_patient
 
     def staff_declines_first(appointment_id, requested_at):
@@ -114,7 +115,7 @@ def test_cancel_that_lost_a_race_is_409(app, client, now, add_slot, monkeypatch)
     response = client.post(f"{manage}/cancel", data={"csrf_token": token})
     assert response.status_code == 409
     assert "already declined" in response.text
-    assert app.extensions["slots"].store.get(slot)["status"] == "DECLINED"
+    assert store.appointments.get(slot)["status"] == "DECLINED"
 
 
 # -- tampering -----------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def test_altered_token_is_404(client, booked):
         assert client.post(f"/manage/{bad}/cancel").status_code in (400, 404)
 
 
-def test_another_patients_token_opens_only_their_booking(app, client, booked, add_slot):
+def test_another_patients_token_opens_only_their_booking(app, client, booked, add_slot, store):
     slot, _token = booked
     other_slot = add_slot("2030-06-04", "10:00")
     body = booking_json(other_slot, patientName="Grace", patientEmail="grace@example.com")
@@ -142,10 +143,10 @@ def test_another_patients_token_opens_only_their_booking(app, client, booked, ad
     page = client.get(other)
     assert other_slot in page.text and slot not in page.text
     # A token signed with another key, or naming another request, is refused.
-    settings = app.config["SETTINGS"]
+    settings = services(app).settings
     forged = manage_links.make_token(
         type(settings)(**{**settings.__dict__, "secret_key": "another-key-" * 4}),
-        app.extensions["slots"].store.get(slot),
+        store.appointments.get(slot),
     )
     assert client.get(f"/manage/{forged}").status_code == 404
     wrong_request = manage_links.make_token(
@@ -169,7 +170,7 @@ def test_expired_token_is_404(client, booked, monkeypatch):
     assert client.get(f"/manage/{token}").status_code == 404
 
 
-def test_old_link_never_touches_the_next_booking_of_the_freed_time(app, client, booked):
+def test_old_link_never_touches_the_next_booking_of_the_freed_time(app, client, booked, store):
     _slot, token = booked
     form = csrf_token(client.get(f"/manage/{token}/cancel").text)
     assert client.post(f"/manage/{token}/cancel", data={"csrf_token": form}).status_code == 303
@@ -180,13 +181,13 @@ def test_old_link_never_touches_the_next_booking_of_the_freed_time(app, client, 
     page = client.get(f"/manage/{token}")
     assert "CANCELLED" in page.text and "Grace" not in page.text
     client.post(f"/manage/{token}/cancel", data={"csrf_token": form})
-    assert app.extensions["slots"].store.get(freed)["status"] == "PENDING"
+    assert store.appointments.get(freed)["status"] == "PENDING"
 
 
 # -- anti-abuse ----------------------------------------------------------------------------
 
 
-def test_honeypot_refuses_page_and_api_neutrally(app, client, now, add_slot, caplog):
+def test_honeypot_refuses_page_and_api_neutrally(app, client, now, add_slot, caplog, store):
     slot = add_slot("2030-06-04", "09:00")
     caplog.set_level(logging.WARNING)
     page = book_page(client, slot, website="http://spam.example")
@@ -194,7 +195,7 @@ def test_honeypot_refuses_page_and_api_neutrally(app, client, now, add_slot, cap
     assert "could not process this request" in page.text
     api = client.post("/book-appointment", json=booking_json(slot, website="spam"))
     assert api.status_code == 400 and api.json["error"]
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
     refusals = [r.getMessage() for r in caplog.records if "reason=honeypot" in r.getMessage()]
     assert len(refusals) == 2
     assert all("127.0.0.1" not in line and "ada@" not in line for line in refusals)
@@ -213,10 +214,10 @@ def test_booking_rate_limit_per_client(make_app, make_booking, now, redis_down, 
 
         env["REDIS_PORT"] = str(free_port())
     app = make_app(**env)
-    store = app.extensions["slots"].store
+    store = services(app).store
     slots = []
     for minute in range(10, 16):
-        store.put_slot(f"s{minute}", "2030-06-04", f"09:{minute}", "t")
+        store.appointments.put_slot(f"s{minute}", "2030-06-04", f"09:{minute}", "t")
         slots.append(f"s{minute}")
     client = app.test_client()
     for number, slot in enumerate(slots[:3]):
@@ -228,7 +229,7 @@ def test_booking_rate_limit_per_client(make_app, make_booking, now, redis_down, 
     assert int(limited.headers["Retry-After"]) > 0 and limited.json["error"]
     page = book_page(client, slots[4])
     assert page.status_code == 429 and "Please wait" in page.text
-    assert store.get(slots[3])["status"] == "AVAILABLE"
+    assert store.appointments.get(slots[3])["status"] == "AVAILABLE"
     assert any("reason=rate_limit" in r.getMessage() for r in caplog.records)
     # Another client is unaffected.
     other = app.test_client().post(
@@ -253,5 +254,5 @@ def test_open_requests_per_email_are_capped(app, client, now, add_slot, make_boo
     assert any("reason=open_request_cap" in r.getMessage() for r in caplog.records)
     assert all("ada@" not in r.getMessage().lower() for r in caplog.records)
     # A declined request no longer counts.
-    app.extensions["bookings"].decline(slots[0], "staff@clinic.example", "No")
+    services(app).bookings.decline(slots[0], "staff@clinic.example", "No")
     assert client.post("/book-appointment", json=body).status_code == 200

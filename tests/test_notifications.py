@@ -24,8 +24,10 @@ from tests.notification_helpers import (
     stream_record,
     subject,
 )
-from webapp import manage_links, notifier
-from webapp.notifications import decide
+from webapp import manage_links
+from webapp.extensions import services
+from webapp.notifications import worker
+from webapp.notifications.decide import decide
 from webapp.settings import ConfigError, load_settings
 
 MELBOURNE = ZoneInfo("Australia/Melbourne")
@@ -96,7 +98,7 @@ def test_accepted_is_never_decided_unless_the_new_image_is_accepted():
 def test_request_received_and_staff_emails(lambda_app, now, add_slot):
     slot = add_slot("2030-06-04", "09:00")
     item = book(lambda_app, slot, patientName="Ada <b>Lovelace</b>", notes="Knee & back")
-    result = notifier.handle_stream(
+    result = worker.handle_stream(
         stream_event(stream_record("MODIFY", slot_image(item), item)), None
     )
     assert result == {"batchItemFailures": []}
@@ -117,7 +119,7 @@ def test_request_received_and_staff_emails(lambda_app, now, add_slot):
     assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html  # HTML is
     assert "<b>Lovelace" not in html
     token = text.split(f"{BASE_URL}/manage/", 1)[1].split()[0]
-    assert manage_links.read_token(lambda_app.config["SETTINGS"], token) == (
+    assert manage_links.read_token(services(lambda_app).settings, token) == (
         slot,
         item["requestedAt"],
     )
@@ -137,7 +139,7 @@ def test_accepted_email_carries_a_calendar_invitation(lambda_app, now, add_slot)
     slot = add_slot("2030-06-04", "09:00")
     item = book(lambda_app, slot)
     accepted = decided(item, "ACCEPTED")
-    notifier.handle_stream(stream_event(stream_record("MODIFY", item, accepted)), None)
+    worker.handle_stream(stream_event(stream_record("MODIFY", item, accepted)), None)
 
     [message] = sent_emails()
     assert message["To"] == "ada@example.com"
@@ -171,7 +173,7 @@ def test_cancelling_an_accepted_appointment_withdraws_the_calendar_event(lambda_
     item = book(lambda_app, slot)
     accepted = decided(item, "ACCEPTED")
     cancelled = decided(accepted, "CANCELLED")
-    notifier.handle_stream(
+    worker.handle_stream(
         stream_event(
             stream_record("MODIFY", item, accepted), stream_record("MODIFY", accepted, cancelled)
         ),
@@ -197,7 +199,7 @@ def test_cancelling_an_accepted_appointment_withdraws_the_calendar_event(lambda_
 def test_cancelled_pending_request_and_declined_request(lambda_app, now, add_slot):
     first = book(lambda_app, add_slot("2030-06-04", "09:00"))
     second = book(lambda_app, add_slot("2030-06-04", "09:30"), patientEmail="bob@example.com")
-    notifier.handle_stream(
+    worker.handle_stream(
         stream_event(
             stream_record("MODIFY", first, decided(first, "CANCELLED", cancelledBy="staff")),
             stream_record(
@@ -231,11 +233,12 @@ def test_cancelled_pending_request_and_declined_request(lambda_app, now, add_slo
 def test_times_are_in_the_clinics_zone_across_daylight_saving(make_app, monkeypatch, now):
     # New York, a slot on the first day of summer time: 09:00 EDT is 13:00 UTC.
     monkeypatch.setenv("APP_ENV", "test")
-    monkeypatch.setattr(notifier, "_notifier", None)
+    monkeypatch.setattr(worker, "_notifier", None)
     settings = load_settings(
         {"APP_ENV": "test", "CLINIC_TIMEZONE": "America/New_York", "PUBLIC_BASE_URL": BASE_URL}
     )
-    from webapp.notifications import Notice, render
+    from webapp.notifications.decide import Notice
+    from webapp.notifications.render import render
 
     item = image("ACCEPTED", appointmentDate="2031-03-09", slotStart="2031-03-09T09:00")
     message = render(settings, Notice("accepted", item))
@@ -252,14 +255,14 @@ def test_outbox_writes_a_readable_eml_and_logs_no_patient_data(
 ):
     outbox = tmp_path / "mail"
     app = make_app(OUTBOX_DIR=str(outbox), STAFF_NOTIFY_EMAIL=STAFF)
-    settings = app.config["SETTINGS"]
+    settings = services(app).settings
     assert settings.email_backend == "outbox" and settings.notify_inline
     slot_id = "20300604-0900"
-    app.extensions["slots"].store.put_slot(slot_id, "2030-06-04", "09:00", "t")
+    services(app).store.appointments.put_slot(slot_id, "2030-06-04", "09:00", "t")
     item = book(app, slot_id, patientName="Ada Lovelace")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="webapp"):
-        notifier.process_change(settings, item, decided(item, "ACCEPTED"))
+        worker.process_change(settings, item, decided(item, "ACCEPTED"))
 
     [path] = sorted(outbox.glob("*-accepted-*.eml"))
     message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
@@ -275,7 +278,9 @@ def test_outbox_writes_a_readable_eml_and_logs_no_patient_data(
 
 
 def test_console_backend_logs_the_message(make_settings, now, caplog):
-    from webapp.notifications import Notice, render, send
+    from webapp.notifications.decide import Notice
+    from webapp.notifications.render import render
+    from webapp.notifications.send import send
 
     settings = make_settings(EMAIL_BACKEND="console")
     notice = Notice("reminder", image("ACCEPTED"))
@@ -286,8 +291,8 @@ def test_console_backend_logs_the_message(make_settings, now, caplog):
 
 def test_no_staff_email_without_a_staff_address(make_app, now, tmp_path):
     app = make_app(OUTBOX_DIR=str(tmp_path / "box"))
-    assert app.config["SETTINGS"].staff_notify_email is None
-    app.extensions["slots"].store.put_slot("s1", "2030-06-04", "09:00", "t")
+    assert services(app).settings.staff_notify_email is None
+    services(app).store.appointments.put_slot("s1", "2030-06-04", "09:00", "t")
     book(app, "s1")
     files = [path.name for path in (tmp_path / "box").iterdir()]
     assert len(files) == 1 and "request-received" in files[0]

@@ -26,8 +26,9 @@ from tests.notification_helpers import (
     stream_record,
     subject,
 )
-from webapp import notifications, notifier
-from webapp.appointments import STATUS_INDEX
+from webapp.extensions import services
+from webapp.notifications import send, worker
+from webapp.store.table import STATUS_INDEX
 
 
 def kinds_sent() -> list[tuple[str, str]]:
@@ -36,13 +37,15 @@ def kinds_sent() -> list[tuple[str, str]]:
 
 
 def dedup_record(app, item, kind):
-    store = app.extensions["slots"].store
-    return store.get(f"notification#{item['appointmentId']}#{item['requestedAt']}#{kind}")
+    store = services(app).store
+    return store.table.get(
+        f"notification#{item['appointmentId']}#{item['requestedAt']}#{kind}"
+    )
 
 
 def fail_sends_to(address: str):
     """Make SES refuse messages to one address (as it does e.g. in the sandbox)."""
-    client = notifications.ses_client(notifier._current_notifier().settings)
+    client = send.ses_client(worker._current_notifier().settings)
 
     def refuse(params, **_):
         if address.encode() in params["RawMessage"]["Data"]:
@@ -58,10 +61,10 @@ def fail_sends_to(address: str):
 # -- stream records ----------------------------------------------------------------------
 def test_insert_modify_and_remove_records(lambda_app, now, add_slot):
     slot = add_slot("2030-06-04", "09:00")
-    available = lambda_app.extensions["slots"].store.get(slot)
+    available = services(lambda_app).store.appointments.get(slot)
     item = book(lambda_app, slot)
     declined = decided(item, "DECLINED", decisionReason="Closed")
-    result = notifier.handle_stream(
+    result = worker.handle_stream(
         stream_event(
             stream_record("INSERT", None, available),  # a new slot: nothing to say
             stream_record("MODIFY", available, item),  # booked: patient + staff
@@ -90,18 +93,18 @@ def test_an_insert_of_a_pending_item_is_a_new_request(lambda_app, now):
         "patientEmail": "ada@example.com",
         "requestedAt": "2030-06-03T00:00:00Z",
     }
-    notifier.handle_stream(stream_event(stream_record("INSERT", None, item)), FakeContext())
+    worker.handle_stream(stream_event(stream_record("INSERT", None, item)), FakeContext())
     assert [to for to, _ in kinds_sent()] == ["ada@example.com", STAFF]
 
 
 def test_the_same_record_twice_sends_one_email(lambda_app, now, add_slot):
     item = book(lambda_app, add_slot("2030-06-04", "09:00"))
     record = stream_record("MODIFY", item, decided(item, "ACCEPTED"))
-    assert notifier.handle_stream(stream_event(record, record), FakeContext()) == {
+    assert worker.handle_stream(stream_event(record, record), FakeContext()) == {
         "batchItemFailures": []
     }
     # ... and again in a later invocation (the event source redelivers a batch)
-    assert notifier.handle_stream(stream_event(record), FakeContext()) == {"batchItemFailures": []}
+    assert worker.handle_stream(stream_event(record), FakeContext()) == {"batchItemFailures": []}
     assert len(sent_emails()) == 1
 
     claim = dedup_record(lambda_app, item, "accepted")
@@ -111,11 +114,11 @@ def test_the_same_record_twice_sends_one_email(lambda_app, now, add_slot):
 
 def test_dedup_records_stay_out_of_the_status_index(lambda_app, now, add_slot):
     item = book(lambda_app, add_slot("2030-06-04", "09:00"))
-    notifier.handle_stream(
+    worker.handle_stream(
         stream_event(stream_record("MODIFY", item, decided(item, "ACCEPTED"))), FakeContext()
     )
-    store = lambda_app.extensions["slots"].store
-    indexed = store.client.scan(TableName=store.table_name, IndexName=STATUS_INDEX)["Items"]
+    store = services(lambda_app).store
+    indexed = store.table.client.scan(TableName=store.table.name, IndexName=STATUS_INDEX)["Items"]
     assert all(not i["appointmentId"]["S"].startswith("notification#") for i in indexed)
     assert lambda_app.test_client().get("/appointment-slot").json == []
 
@@ -128,15 +131,15 @@ def test_out_of_order_and_stale_records_decide_from_their_own_images(lambda_app,
     cancel_record = stream_record("MODIFY", accepted, cancelled)
 
     # The cancellation arrives first, then the acceptance, then the acceptance again.
-    notifier.handle_stream(stream_event(cancel_record), FakeContext())
-    notifier.handle_stream(stream_event(accept_record), FakeContext())
-    notifier.handle_stream(stream_event(accept_record), FakeContext())
+    worker.handle_stream(stream_event(cancel_record), FakeContext())
+    worker.handle_stream(stream_event(accept_record), FakeContext())
+    worker.handle_stream(stream_event(accept_record), FakeContext())
     assert [text.rsplit(" ", 1)[-1] for _, text in kinds_sent()] == ["cancelled", "confirmed"]
 
     # A record whose new image is not ACCEPTED never sends "accepted", whatever its old one.
     later = decided(cancelled, "CANCELLED", updatedAt="2030-06-03T00:09:00Z")
     touched = decided(accepted, "ACCEPTED", notes="Parking?")
-    notifier.handle_stream(
+    worker.handle_stream(
         stream_event(
             stream_record("MODIFY", cancelled, later),
             stream_record("MODIFY", accepted, touched),
@@ -158,7 +161,7 @@ def test_a_failed_send_is_retried_alone_and_in_order(lambda_app, now, add_slot, 
     ]
     restore = fail_sends_to("ada@example.com")
     with caplog.at_level(logging.INFO):
-        result = notifier.handle_stream(stream_event(*records), FakeContext())
+        result = worker.handle_stream(stream_event(*records), FakeContext())
 
     failed = [entry["itemIdentifier"] for entry in result["batchItemFailures"]]
     assert failed == [
@@ -174,7 +177,7 @@ def test_a_failed_send_is_retried_alone_and_in_order(lambda_app, now, add_slot, 
     # The event source retries from the failed record: everything is sent, once.
     restore()
     retry = stream_event(*records)
-    assert notifier.handle_stream(retry, FakeContext()) == {"batchItemFailures": []}
+    assert worker.handle_stream(retry, FakeContext()) == {"batchItemFailures": []}
     assert [(to, text.rsplit(" ", 1)[-1]) for to, text in kinds_sent()] == [
         ("bob@example.com", "confirmed"),
         ("ada@example.com", "confirmed"),
@@ -189,7 +192,7 @@ def test_a_failure_that_persists_goes_to_the_dead_letter_path(lambda_app, now, a
     record = stream_record("MODIFY", item, decided(item, "DECLINED", decisionReason="x"))
     fail_sends_to("ada@example.com")
     for _attempt in range(3):
-        result = notifier.handle_stream(stream_event(record), FakeContext())
+        result = worker.handle_stream(stream_event(record), FakeContext())
         assert result == {
             "batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]
         }
@@ -200,7 +203,7 @@ def test_a_failure_that_persists_goes_to_the_dead_letter_path(lambda_app, now, a
 def test_near_the_time_limit_records_are_handed_back_unsent(lambda_app, now, add_slot):
     item = book(lambda_app, add_slot("2030-06-04", "09:00"))
     record = stream_record("MODIFY", item, decided(item, "ACCEPTED"))
-    result = notifier.handle_stream(stream_event(record), FakeContext(remaining_millis=2_000))
+    result = worker.handle_stream(stream_event(record), FakeContext(remaining_millis=2_000))
     assert result == {
         "batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]
     }
@@ -211,7 +214,7 @@ def test_near_the_time_limit_records_are_handed_back_unsent(lambda_app, now, add
 def test_no_staff_address_means_no_staff_email(lambda_app, now, add_slot, monkeypatch):
     monkeypatch.delenv("STAFF_NOTIFY_EMAIL")
     item = book(lambda_app, add_slot("2030-06-04", "09:00"))
-    notifier.handle_stream(
+    worker.handle_stream(
         stream_event(stream_record("MODIFY", slot_image(item), item)), FakeContext()
     )
     assert [to for to, _ in kinds_sent()] == ["ada@example.com"]
@@ -221,7 +224,7 @@ def test_no_staff_address_means_no_staff_email(lambda_app, now, add_slot, monkey
 def test_booking_with_inline_notifications_fills_the_outbox(make_app, now, tmp_path):
     outbox = tmp_path / "outbox"
     app = make_app(OUTBOX_DIR=str(outbox), STAFF_NOTIFY_EMAIL=STAFF, NOTIFY_INLINE="true")
-    app.extensions["slots"].store.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
+    services(app).store.appointments.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
     response = app.test_client().post("/book-appointment", json=booking_json("20300604-0900"))
     assert response.status_code == 200
 
@@ -239,17 +242,17 @@ def test_a_failing_email_never_breaks_the_booking(make_app, now, tmp_path, caplo
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the outbox folder should be")
     app = make_app(OUTBOX_DIR=str(blocked))
-    app.extensions["slots"].store.put_slot("s1", "2030-06-04", "09:00", "t")
+    services(app).store.appointments.put_slot("s1", "2030-06-04", "09:00", "t")
     with caplog.at_level(logging.ERROR):
         response = app.test_client().post("/book-appointment", json=booking_json("s1"))
     assert response.status_code == 200
-    assert app.extensions["slots"].store.get("s1")["status"] == "PENDING"
+    assert services(app).store.appointments.get("s1")["status"] == "PENDING"
     assert "in-process notification failed" in caplog.text
 
 
 def test_inline_notifications_can_be_switched_off(make_app, now, tmp_path):
     app = make_app(OUTBOX_DIR=str(tmp_path / "box"), NOTIFY_INLINE="false")
-    app.extensions["slots"].store.put_slot("s1", "2030-06-04", "09:00", "t")
+    services(app).store.appointments.put_slot("s1", "2030-06-04", "09:00", "t")
     assert app.test_client().post("/book-appointment", json=booking_json("s1")).status_code == 200
     assert not (tmp_path / "box").exists()
 
@@ -277,8 +280,8 @@ def appointments(lambda_app, now, add_slot):
 
 
 def test_reminders_go_once_to_accepted_appointments_in_the_window(appointments, monkeypatch):
-    first = notifier.send_reminders({"source": "aws.events"}, FakeContext())
-    second = notifier.send_reminders({"source": "aws.events"}, FakeContext())
+    first = worker.send_reminders({"source": "aws.events"}, FakeContext())
+    second = worker.send_reminders({"source": "aws.events"}, FakeContext())
     assert first == {"sent": 2, "skipped": 0, "failed": 0}
     assert second == {"sent": 0, "skipped": 2, "failed": 0}
     messages = sent_emails()
@@ -296,11 +299,11 @@ def test_a_missed_run_is_made_up_by_the_next(appointments, monkeypatch, now):
 
     from webapp import clock
 
-    assert notifier.send_reminders({}, FakeContext())["sent"] == 2  # tomorrow 09:00 and 10:00
+    assert worker.send_reminders({}, FakeContext())["sent"] == 2  # tomorrow 09:00 and 10:00
     # "later" (tomorrow 10:30) entered the window half an hour later, but the job did not
     # run again for five hours: that run still reminds it, and nobody twice.
     monkeypatch.setattr(clock, "utcnow", lambda: now + timedelta(hours=5))
-    assert notifier.send_reminders({}, FakeContext()) == {"sent": 1, "skipped": 2, "failed": 0}
+    assert worker.send_reminders({}, FakeContext()) == {"sent": 1, "skipped": 2, "failed": 0}
     assert sorted(m["To"] for m in sent_emails()) == [
         "edge@example.com",
         "later@example.com",
@@ -311,17 +314,17 @@ def test_a_missed_run_is_made_up_by_the_next(appointments, monkeypatch, now):
 def test_a_failed_reminder_fails_the_run_and_is_sent_by_the_next(appointments):
     restore = fail_sends_to("soon@example.com")
     with pytest.raises(RuntimeError, match="1 reminder"):
-        notifier.send_reminders({}, FakeContext())
+        worker.send_reminders({}, FakeContext())
     assert [m["To"] for m in sent_emails()] == ["edge@example.com"]
     restore()
-    assert notifier.send_reminders({}, FakeContext()) == {"sent": 1, "skipped": 1, "failed": 0}
+    assert worker.send_reminders({}, FakeContext()) == {"sent": 1, "skipped": 1, "failed": 0}
 
 
 def test_send_reminders_command(make_app, now, tmp_path):
     outbox = tmp_path / "outbox"
     app = make_app(OUTBOX_DIR=str(outbox), NOTIFY_INLINE="false")
-    store = app.extensions["slots"].store
-    store.put_slot("s1", "2030-06-04", "09:00", "t")
+    store = services(app).store
+    store.appointments.put_slot("s1", "2030-06-04", "09:00", "t")
     item = book(app, "s1")
     store_item(app, decided(item, "ACCEPTED"))
 

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from localdev.services import free_port
 from tests.conftest import booking_json
 from webapp import observability
+from webapp.extensions import services
 from webapp.settings import ConfigError, load_settings
 
 PATIENT = {"patientName": "Zelda Quintessa Fairweather", "patientEmail": "zelda.q@example.org"}
@@ -55,8 +56,8 @@ def test_every_line_is_json_with_a_request_id_and_one_access_line(client, capsys
 
 def test_booking_never_logs_patient_data_even_at_debug(make_app, capsys, now):
     app = make_app(LOG_LEVEL="DEBUG")
-    service = app.extensions["slots"]
-    service.store.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
+    service = services(app)
+    service.store.appointments.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
     client = app.test_client()
     capsys.readouterr()
 
@@ -74,7 +75,7 @@ def test_booking_never_logs_patient_data_even_at_debug(make_app, capsys, now):
 
 def test_booking_page_never_logs_patient_data(make_app, capsys, now):
     app = make_app()
-    app.extensions["slots"].store.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
+    services(app).store.appointments.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
     client = app.test_client()
     from tests.conftest import csrf_token
 
@@ -240,8 +241,8 @@ def test_healthz_without_redis_configured_says_disabled(make_app):
     assert response.json["checks"]["redis"] == "disabled"
 
 
-def test_healthz_with_dynamodb_down_is_503(app):
-    client_ = app.extensions["slots"].store.client
+def test_healthz_with_dynamodb_down_is_503(app, store):
+    client_ = store.table.client
 
     def throttle(**_):
         raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "GetItem")
@@ -264,8 +265,8 @@ def test_healthz_reveals_no_configuration(make_app):
         assert leak not in body
 
 
-def test_livez_touches_nothing(app):
-    client_ = app.extensions["slots"].store.client
+def test_livez_touches_nothing(app, store):
+    client_ = store.table.client
     calls = []
     client_.meta.events.register("before-call.dynamodb", lambda **kw: calls.append(kw))
     assert app.test_client().get("/livez").json == {"status": "ok"}
@@ -284,15 +285,15 @@ def test_the_development_servers_access_line_is_dropped():
 
 
 def test_stream_handler_lines_carry_the_lambda_request_id(monkeypatch, capsys, aws):
-    from webapp import notifier
+    from webapp.notifications import worker
 
     monkeypatch.setenv("APP_ENV", "test")
-    monkeypatch.setattr(notifier, "_notifier", None)
+    monkeypatch.setattr(worker, "_notifier", None)
     context = SimpleNamespace(aws_request_id="stream-invocation-1")
     capsys.readouterr()
-    result = notifier.handle_stream({"Records": [{"eventName": "MODIFY"}]}, context)
+    result = worker.handle_stream({"Records": [{"eventName": "MODIFY"}]}, context)
     assert result == {"batchItemFailures": []}
     _, entries = log_lines(capsys)
-    [line] = [e for e in entries if e["logger"] == "webapp.notifier"]
+    [line] = [e for e in entries if e["logger"] == "webapp.notifications.worker"]
     assert line["aws_request_id"] == "stream-invocation-1"
     assert line["level"] == "ERROR"

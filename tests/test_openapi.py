@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from tests.conftest import booking_json
 from webapp.apidoc import SpecError, build_spec, openapi_spec
 from webapp.errors import API_PATH_PREFIXES, OPS_PATHS
+from webapp.extensions import services
 
 # Blueprints that answer in JSON; any route under API_PATH_PREFIXES counts too, so a new
 # JSON API (staff, ...) must be described before its tests can pass.
@@ -129,7 +130,7 @@ def _validate(spec: dict, schema: dict, instance) -> None:
 
 def _slot(app, day="2030-06-04", time="09:00"):
     appointment_id = f"{day.replace('-', '')}-{time.replace(':', '')}"
-    app.extensions["slots"].store.put_slot(appointment_id, day, time, "t")
+    services(app).store.appointments.put_slot(appointment_id, day, time, "t")
     return appointment_id
 
 

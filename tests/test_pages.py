@@ -50,7 +50,7 @@ def test_index_shows_inline_error_for_bad_filter(client, now, add_slot):
     assert "20300604-0900" in html  # the list is still shown
 
 
-def test_booking_post_redirect_get_to_confirmation(app, client, now, add_slot):
+def test_booking_post_redirect_get_to_confirmation(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     response = _book_form(client, slot, notes="Knee pain")
     assert response.status_code == 303
@@ -59,11 +59,11 @@ def test_booking_post_redirect_get_to_confirmation(app, client, now, add_slot):
     assert confirmation.status_code == 200
     for expected in ("Tuesday 4 June 2030", "09:00", slot, "PENDING"):
         assert expected in html
-    item = app.extensions["slots"].store.get(slot)
+    item = store.appointments.get(slot)
     assert item["status"] == "PENDING" and item["notes"] == "Knee pain"
 
 
-def test_invalid_form_shows_inline_errors_and_keeps_input(app, client, now, add_slot):
+def test_invalid_form_shows_inline_errors_and_keeps_input(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     response = _book_form(client, slot, patientName="Ada", patientEmail="ada@", notes="x" * 1001)
     assert response.status_code == 400
@@ -72,7 +72,7 @@ def test_invalid_form_shows_inline_errors_and_keeps_input(app, client, now, add_
     assert "valid email address" in html and "under 1000 characters" in html
     assert 'value="Ada"' in html and 'value="ada@"' in html
     assert 'aria-describedby="patientEmail-error"' in html
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
 
 
 def test_form_input_is_escaped(client, now, add_slot):
@@ -84,17 +84,17 @@ def test_form_input_is_escaped(client, now, add_slot):
     assert "&lt;script&gt;" in html or "&#34;&gt;&lt;script" in html
 
 
-def test_missing_csrf_token_is_rejected(app, client, now, add_slot):
+def test_missing_csrf_token_is_rejected(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     response = client.post(
         f"/book/{slot}", data={"patientName": "Ada", "patientEmail": "ada@example.com"}
     )
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
 
 
-def test_forged_csrf_token_is_rejected(app, client, now, add_slot):
+def test_forged_csrf_token_is_rejected(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     client.get(f"/book/{slot}")
     response = client.post(
@@ -102,10 +102,10 @@ def test_forged_csrf_token_is_rejected(app, client, now, add_slot):
         data={"csrf_token": "forged", "patientName": "Ada", "patientEmail": "ada@example.com"},
     )
     assert response.status_code == 400
-    assert app.extensions["slots"].store.get(slot)["status"] == "AVAILABLE"
+    assert store.appointments.get(slot)["status"] == "AVAILABLE"
 
 
-def test_slot_taken_meanwhile_is_explained_kindly(app, client, now, add_slot):
+def test_slot_taken_meanwhile_is_explained_kindly(app, client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     other = add_slot("2030-06-04", "10:00")
     page = client.get(f"/book/{slot}")
@@ -121,7 +121,7 @@ def test_slot_taken_meanwhile_is_explained_kindly(app, client, now, add_slot):
     html = response.get_data(as_text=True)
     assert "no longer available" in html and "just before you" in html
     assert f"/book/{other}" in html  # offers the list again
-    assert app.extensions["slots"].store.get(slot)["patientName"] == "Grace"
+    assert store.appointments.get(slot)["patientName"] == "Grace"
 
 
 def test_booking_page_for_past_or_taken_or_unknown_slot(client, now, add_slot):

@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from webapp.appointments import GLOBAL_SECONDARY_INDEXES
+from webapp.extensions import services
+from webapp.store.table import GLOBAL_SECONDARY_INDEXES
 
 
 def _available(app):
-    return app.extensions["slots"].list_available()[0]
+    return services(app).availability.list_open()[0]
 
 
 def test_create_table_is_idempotent(app):
@@ -22,7 +23,7 @@ def test_create_table_is_idempotent(app):
 
 def test_create_table_creates_table_and_index(make_app):
     app = make_app(TABLE_NAME="FreshTable")
-    client = app.extensions["slots"].store.client
+    client = services(app).store.table.client
     client.delete_table(TableName="FreshTable")
     result = app.test_cli_runner().invoke(args=["create-table"])
     assert result.exit_code == 0 and "Created table FreshTable" in result.output
@@ -72,7 +73,7 @@ def test_populate_can_include_weekends_and_start_later(app, now):
     assert [s["appointmentDate"] for s in _available(app)] == ["2030-06-08", "2030-06-09"]
 
 
-def test_populate_does_not_touch_booked_slots(app, client, now):
+def test_populate_does_not_touch_booked_slots(app, client, now, store):
     runner = app.test_cli_runner()
     runner.invoke(args=["populate-slots", "--days", "2", "--times", "11:00"])
     booked = {
@@ -82,7 +83,7 @@ def test_populate_does_not_touch_booked_slots(app, client, now):
     }
     assert client.post("/book-appointment", json=booked).status_code == 200
     runner.invoke(args=["populate-slots", "--days", "2", "--times", "11:00"])
-    assert app.extensions["slots"].store.get("20300603-1100")["status"] == "PENDING"
+    assert store.appointments.get("20300603-1100")["status"] == "PENDING"
 
 
 def test_populate_invalidates_the_cache(app, client, now):
@@ -106,7 +107,7 @@ def test_populate_db_script_runs_the_same_command(aws, now, monkeypatch, capsys,
     monkeypatch.setenv("CLINIC_TIMEZONE", "Australia/Melbourne")
     monkeypatch.setenv("CACHE_KEY_PREFIX", cache_prefix)
     app = create_app(load_settings())
-    app.extensions["slots"].store.create_table()
+    services(app).store.table.create()
     monkeypatch.setattr(sys, "argv", ["populate_db.py", "--days", "1", "--times", "15:00"])
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path("populate_db.py", run_name="__main__")

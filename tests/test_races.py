@@ -10,8 +10,9 @@ import pytest
 
 from tests.conftest import booking_json, create_staff, csrf_token, page_token, staff_login
 from webapp import manage_links
-from webapp.appointments import Booking
 from webapp.bookings import replacement_id
+from webapp.extensions import services
+from webapp.store.appointments import PatientDetails
 
 ROUNDS = 6
 
@@ -39,16 +40,18 @@ def run_together(*actions):
 
 
 def _booked(app, number):
-    service = app.extensions["slots"]
+    service = services(app)
     slot = f"20300604-{900 + number:04d}"
-    service.store.put_slot(slot, "2030-06-04", f"{9 + number // 60:02d}:{number % 60:02d}", "t")
-    return service.book(slot, Booking("Ada", f"p{number}@example.com"))
+    service.store.appointments.put_slot(
+        slot, "2030-06-04", f"{9 + number // 60:02d}:{number % 60:02d}", "t"
+    )
+    return service.bookings.book(slot, PatientDetails("Ada", f"p{number}@example.com"))
 
 
 def _available_at(app, record):
     return [
         s
-        for s in app.extensions["slots"].store.list_available("2030-06-03T00:00")
+        for s in services(app).store.appointments.list_available("2030-06-03T00:00")
         if s["appointmentTime"] == record["appointmentTime"]
     ]
 
@@ -59,7 +62,7 @@ def test_decline_vs_accept_exactly_one_wins(race_app):
     staff_login(staff_b)
     token_a = page_token(staff_a, "/staff/slots")
     token_b = page_token(staff_b, "/staff/slots")
-    store = race_app.extensions["slots"].store
+    store = services(race_app).store
     for number in range(ROUNDS):
         item = _booked(race_app, number)
         slot = item["appointmentId"]
@@ -77,7 +80,7 @@ def test_decline_vs_accept_exactly_one_wins(race_app):
             ),
         )
         assert sorted([accept, decline]) == [303, 409]
-        record = store.get(slot)
+        record = store.appointments.get(slot)
         if accept == 303:
             assert record["status"] == "ACCEPTED" and "decisionReason" not in record
             assert _available_at(race_app, record) == []
@@ -92,8 +95,8 @@ def test_accept_vs_patient_cancel_is_consistent(race_app):
     staff = race_app.test_client()
     staff_login(staff)
     staff_token = page_token(staff, "/staff/slots")
-    settings = race_app.config["SETTINGS"]
-    store = race_app.extensions["slots"].store
+    settings = services(race_app).settings
+    store = services(race_app).store
     for number in range(ROUNDS):
         item = _booked(race_app, 100 + number)
         slot = item["appointmentId"]
@@ -110,7 +113,7 @@ def test_accept_vs_patient_cancel_is_consistent(race_app):
                 patient.post(f"{link}/cancel", data={"csrf_token": token}).status_code
             ),
         )
-        record = store.get(slot)
+        record = store.appointments.get(slot)
         # The patient may cancel a pending or an accepted request, so the cancel always
         # lands; the accept either came first (and is kept in the record) or was refused.
         assert cancel == 303
@@ -127,10 +130,10 @@ def test_remove_slot_vs_booking_never_loses_the_booking(race_app):
     staff = race_app.test_client()
     staff_login(staff)
     token = page_token(staff, "/staff/slots")
-    store = race_app.extensions["slots"].store
+    store = services(race_app).store
     for number in range(ROUNDS):
         slot = f"20300605-{900 + number:04d}"
-        store.put_slot(slot, "2030-06-05", f"09:{number:02d}", "t")
+        store.appointments.put_slot(slot, "2030-06-05", f"09:{number:02d}", "t")
         removed, booked = run_together(
             lambda slot=slot: (
                 staff.post(f"/staff/slots/{slot}/remove", data={"csrf_token": token}).status_code
@@ -148,7 +151,7 @@ def test_remove_slot_vs_booking_never_loses_the_booking(race_app):
                 .status_code
             ),
         )
-        item = store.get(slot)
+        item = store.appointments.get(slot)
         if booked == 200:
             assert removed == 409 and item["status"] == "PENDING"
         else:
@@ -159,8 +162,8 @@ ATTEMPTS = 50
 
 
 def test_fifty_simultaneous_bookings_have_exactly_one_winner(dynalite_app, now):
-    service = dynalite_app.extensions["slots"]
-    service.store.put_slot("race", "2030-06-04", "09:00", "t")
+    service = services(dynalite_app)
+    service.store.appointments.put_slot("race", "2030-06-04", "09:00", "t")
     barrier = threading.Barrier(ATTEMPTS)
     results: list[tuple[int, int]] = []
 
@@ -181,7 +184,7 @@ def test_fifty_simultaneous_bookings_have_exactly_one_winner(dynalite_app, now):
 
     assert Counter(status for _, status in results) == {200: 1, 409: ATTEMPTS - 1}
     winner = next(number for number, status in results if status == 200)
-    item = service.store.get("race")
+    item = service.store.appointments.get("race")
     assert item["status"] == "PENDING"
     assert item["patientName"] == f"Patient {winner}"
     assert item["patientEmail"] == f"p{winner}@example.com"

@@ -90,13 +90,17 @@ def test_app_factory_fails_at_start_up(monkeypatch):
         create_app()
 
 
-def test_module_level_app_is_built_on_first_access(monkeypatch):
-    import webapp
+def test_wsgi_module_builds_the_app_from_the_environment(monkeypatch):
+    import importlib
+    import sys
+
+    from webapp.extensions import services
 
     monkeypatch.setenv("APP_ENV", "test")
-    monkeypatch.delitem(webapp.__dict__, "app", raising=False)
-    assert webapp.app.config["SETTINGS"].app_env == "test"
-    monkeypatch.delitem(webapp.__dict__, "app", raising=False)
+    monkeypatch.delitem(sys.modules, "webapp.wsgi", raising=False)
+    wsgi = importlib.import_module("webapp.wsgi")
+    assert services(wsgi.app).settings.app_env == "test"
+    monkeypatch.delitem(sys.modules, "webapp.wsgi", raising=False)
 
 
 def test_production_cookies_and_hsts(aws, monkeypatch):

@@ -15,9 +15,11 @@ from tests.conftest import (
     page_token,
     staff_login,
 )
-from webapp import auth
 from webapp.bookings import replacement_id
-from webapp.staff import PUBLIC_ENDPOINTS
+from webapp.extensions import services
+from webapp.limits import SIGN_IN_THROTTLED
+from webapp.staff import auth
+from webapp.staff.views import PUBLIC_ENDPOINTS
 
 STAFF_PREFIXES = ("/staff", "/api/staff")
 
@@ -83,14 +85,16 @@ def test_staff_api_ignores_the_session_cookie_and_bad_credentials(app, staff_cli
     assert bearer.status_code == 401
 
 
-def test_staff_api_post_requires_a_json_body(app, staff_account, now, add_slot, make_booking):
+def test_staff_api_post_requires_a_json_body(
+    app, staff_account, now, add_slot, make_booking, store
+):
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot)
     form_post = app.test_client().post(
         f"/api/staff/appointments/{slot}/accept", data={"a": "b"}, headers=basic()
     )
     assert form_post.status_code == 415
-    assert app.extensions["slots"].store.get(slot)["status"] == "PENDING"
+    assert store.appointments.get(slot)["status"] == "PENDING"
 
 
 # -- sign-in -----------------------------------------------------------------------------
@@ -183,7 +187,7 @@ def test_failed_logins_are_throttled_per_account(make_app):
         assert staff_login(client, password="wrong", environ_base=ip).status_code == 401
     blocked = staff_login(app.test_client(), environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert blocked.status_code == 429
-    assert auth.THROTTLED_MESSAGE in blocked.text
+    assert SIGN_IN_THROTTLED in blocked.text
     # An unknown address is throttled the same way (no enumeration through throttling).
     for _ in range(3):
         staff_login(app.test_client(), email="nobody@clinic.example", password="x")
@@ -222,7 +226,7 @@ def test_password_change_signs_out_existing_sessions(app, staff_client):
     assert staff_client.get("/staff/").status_code == 303
 
 
-def test_create_staff_rejects_short_password_and_bad_email(app):
+def test_create_staff_rejects_short_password_and_bad_email(app, store):
     runner = app.test_cli_runner()
     short = runner.invoke(args=["create-staff", STAFF_EMAIL, "--password-stdin"], input="short\n")
     assert short.exit_code != 0 and "12" in short.output
@@ -232,7 +236,7 @@ def test_create_staff_rejects_short_password_and_bad_email(app):
         args=["create-staff", STAFF_EMAIL], input="p" * 14 + "\n" + "p" * 14 + "\n"
     )
     assert prompted.exit_code == 0, prompted.output
-    stored = app.extensions["slots"].store.get_staff(STAFF_EMAIL)
+    stored = store.staff.get(STAFF_EMAIL)
     assert stored["passwordHash"].startswith("scrypt:") and "p" * 14 not in stored["passwordHash"]
 
 
@@ -250,7 +254,9 @@ def test_staff_accounts_are_not_slots(app, client, staff_account, now):
 # -- CSRF --------------------------------------------------------------------------------
 
 
-def test_staff_forms_refuse_a_missing_csrf_token(app, staff_client, now, add_slot, make_booking):
+def test_staff_forms_refuse_a_missing_csrf_token(
+    app, staff_client, now, add_slot, make_booking, store
+):
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot)
     posts = [r for r in staff_rules(app) if r.rule.startswith("/staff") and "POST" in r.methods]
@@ -261,7 +267,7 @@ def test_staff_forms_refuse_a_missing_csrf_token(app, staff_client, now, add_slo
         url = build(app, rule)
         response = staff_client.post(url, data={"decisionReason": "x", "start": "2030-06-05"})
         assert response.status_code == 400, rule.rule
-    assert app.extensions["slots"].store.get(slot)["status"] == "PENDING"
+    assert store.appointments.get(slot)["status"] == "PENDING"
     # Logout without a token does not sign out.
     staff_client.post("/staff/logout")
     assert staff_client.get("/staff/").status_code == 200
@@ -274,13 +280,13 @@ def test_staff_forms_refuse_a_missing_csrf_token(app, staff_client, now, add_slo
 # -- decisions ---------------------------------------------------------------------------
 
 
-def test_accept_records_who_and_when(app, staff_client, now, add_slot, make_booking):
+def test_accept_records_who_and_when(app, staff_client, now, add_slot, make_booking, store):
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot)
     token = page_token(staff_client, f"/staff/appointments/{slot}")
     response = staff_client.post(f"/staff/appointments/{slot}/accept", data={"csrf_token": token})
     assert response.status_code == 303
-    item = app.extensions["slots"].store.get(slot)
+    item = store.appointments.get(slot)
     assert item["status"] == "ACCEPTED"
     assert item["decidedBy"] == STAFF_EMAIL
     assert item["decidedAt"] == item["updatedAt"] == "2030-06-03T00:00:00Z"
@@ -290,7 +296,7 @@ def test_accept_records_who_and_when(app, staff_client, now, add_slot, make_book
 
 
 def test_decline_needs_a_reason_and_gives_the_time_back(
-    app, client, staff_client, now, add_slot, make_booking
+    app, client, staff_client, now, add_slot, make_booking, store
 ):
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot, email="ada@example.com")
@@ -306,14 +312,14 @@ def test_decline_needs_a_reason_and_gives_the_time_back(
         data={"csrf_token": token, "decisionReason": "x" * 501},
     )
     assert long.status_code == 400
-    assert app.extensions["slots"].store.get(slot)["status"] == "PENDING"
+    assert store.appointments.get(slot)["status"] == "PENDING"
 
     response = staff_client.post(
         f"/staff/appointments/{slot}/decline",
         data={"csrf_token": token, "decisionReason": "The doctor is away that day."},
     )
     assert response.status_code == 303
-    record = app.extensions["slots"].store.get(slot)
+    record = store.appointments.get(slot)
     assert record["status"] == "DECLINED"
     assert record["decisionReason"] == "The doctor is away that day."
     assert record["decidedBy"] == STAFF_EMAIL
@@ -330,7 +336,9 @@ def test_decline_needs_a_reason_and_gives_the_time_back(
     ]
 
 
-def test_deciding_twice_is_409_and_changes_nothing(app, staff_client, now, add_slot, make_booking):
+def test_deciding_twice_is_409_and_changes_nothing(
+    app, staff_client, now, add_slot, make_booking, store
+):
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot)
     token = page_token(staff_client, f"/staff/appointments/{slot}")
@@ -341,11 +349,11 @@ def test_deciding_twice_is_409_and_changes_nothing(app, staff_client, now, add_s
     )
     assert declined.status_code == 409
     assert "already accepted" in declined.text
-    item = app.extensions["slots"].store.get(slot)
+    item = store.appointments.get(slot)
     assert item["status"] == "ACCEPTED" and "decisionReason" not in item
 
 
-def test_accepting_a_cancelled_request_is_409(app, client, staff_client, now, add_slot):
+def test_accepting_a_cancelled_request_is_409(app, client, staff_client, now, add_slot, store):
     slot = add_slot("2030-06-04", "09:00")
     body = {"appointmentId": slot, "patientName": "Ada", "patientEmail": "ada@example.com"}
     manage_url = client.post("/book-appointment", json=body).json["manageUrl"]
@@ -360,7 +368,7 @@ def test_accepting_a_cancelled_request_is_409(app, client, staff_client, now, ad
     api = staff_client.post(f"/api/staff/appointments/{slot}/accept", json={}, headers=basic())
     assert api.status_code == 409
     assert api.json["status"] == "CANCELLED" and "cancelled" in api.json["error"]
-    assert app.extensions["slots"].store.get(slot)["status"] == "CANCELLED"
+    assert store.appointments.get(slot)["status"] == "CANCELLED"
 
 
 def test_accepting_a_started_appointment_is_409(app, staff_client, now, add_slot, make_booking):
@@ -377,7 +385,7 @@ def test_accepting_a_started_appointment_is_409(app, staff_client, now, add_slot
 
 
 def test_staff_cancel_keeps_who_accepted_and_frees_the_time(
-    app, client, staff_client, now, add_slot, make_booking
+    app, client, staff_client, now, add_slot, make_booking, store
 ):
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot)
@@ -385,7 +393,7 @@ def test_staff_cancel_keeps_who_accepted_and_frees_the_time(
     staff_client.post(f"/staff/appointments/{slot}/accept", data={"csrf_token": token})
     response = staff_client.post(f"/staff/appointments/{slot}/cancel", data={"csrf_token": token})
     assert response.status_code == 303
-    item = app.extensions["slots"].store.get(slot)
+    item = store.appointments.get(slot)
     assert item["status"] == "CANCELLED" and item["cancelledBy"] == "staff"
     assert item["decidedBy"] == STAFF_EMAIL and item["cancelledByStaff"] == STAFF_EMAIL
     assert [s["appointmentTime"] for s in client.get("/appointment-slot").json] == ["09:00"]
@@ -398,19 +406,18 @@ def test_unknown_or_overlong_ids_are_404(staff_client):
 
 
 def test_a_failed_release_is_reported_and_converges_on_retry(
-    app, client, staff_client, now, add_slot, make_booking, monkeypatch
+    app, client, staff_client, now, add_slot, make_booking, monkeypatch, store
 ):
-    from webapp.appointments import StoreUnavailable
+    from webapp.store.errors import StoreUnavailable
 
     slot = add_slot("2030-06-04", "09:00")
     make_booking(slot)
-    store = app.extensions["slots"].store
-    real_put = store.put_slot
+    real_put = store.appointments.put_slot
 
     def failing_put(*args):
         raise StoreUnavailable("ThrottlingException")
 
-    monkeypatch.setattr(store, "put_slot", failing_put)
+    monkeypatch.setattr(store.appointments, "put_slot", failing_put)
     token = page_token(staff_client, f"/staff/appointments/{slot}")
     response = staff_client.post(
         f"/staff/appointments/{slot}/decline",
@@ -420,10 +427,10 @@ def test_a_failed_release_is_reported_and_converges_on_retry(
     assert response.status_code == 200
     assert "could not be offered again" in response.text
     assert "Offer this time again" in response.text
-    assert store.get(slot)["status"] == "DECLINED"
+    assert store.appointments.get(slot)["status"] == "DECLINED"
     assert client.get("/appointment-slot").json == []
 
-    monkeypatch.setattr(store, "put_slot", real_put)
+    monkeypatch.setattr(store.appointments, "put_slot", real_put)
     # Repeating the decline converges (409: nothing to decide, but the time is released).
     again = staff_client.post(
         f"/staff/appointments/{slot}/decline",
@@ -444,9 +451,9 @@ def test_a_failed_release_is_reported_and_converges_on_retry(
 def _seed(app, add_slot, make_booking, monkeypatch, now):
     """Six bookings: four PENDING requested at different times, one ACCEPTED, one DECLINED."""
     import webapp.clock
-    from webapp.bookings import BookingService
+    from webapp.bookings import Bookings
 
-    service: BookingService = app.extensions["bookings"]
+    service: Bookings = services(app).bookings
     ids = {}
     # Requested in this order; appointment dates deliberately in another order.
     plan = [("p1", "2030-06-09"), ("p2", "2030-06-05"), ("p3", "2030-06-07"), ("p4", "2030-06-06")]
@@ -471,17 +478,17 @@ def test_dashboard_orders_pending_first_oldest_request_first_and_paginates(
     app = make_app(STAFF_PAGE_SIZE="4")
     create_staff(app)
 
-    service = app.extensions["slots"]
-    from webapp.appointments import Booking
+    service = services(app)
     from webapp.clock import iso_timestamp
+    from webapp.store.appointments import PatientDetails
 
     def add_slot(day, time):
         slot = f"{day.replace('-', '')}-{time.replace(':', '')}"
-        service.store.put_slot(slot, day, time, iso_timestamp())
+        service.store.appointments.put_slot(slot, day, time, iso_timestamp())
         return slot
 
     def book(slot, name):
-        service.book(slot, Booking(name, f"{name}@example.com"))
+        service.bookings.book(slot, PatientDetails(name, f"{name}@example.com"))
 
     ids = _seed(app, add_slot, book, monkeypatch, now)
     client = app.test_client()
@@ -526,8 +533,7 @@ def test_dashboard_rejects_bad_filters(staff_client):
     assert api.status_code == 400 and "limit" in api.json["fields"]
 
 
-def test_the_store_never_scans(app, client, staff_client, now, add_slot):
-    store = app.extensions["slots"].store
+def test_the_store_never_scans(app, client, staff_client, now, add_slot, store):
     calls: list[str] = []
 
     class Recorder:
@@ -539,7 +545,7 @@ def test_the_store_never_scans(app, client, staff_client, now, add_slot):
             assert name not in ("scan", "execute_statement"), f"{name} must never be used"
             return getattr(self._inner, name)
 
-    store.client = Recorder(store.client)
+    store.table.client = Recorder(store.table.client)
     slot = add_slot("2030-06-04", "09:00")
     other = add_slot("2030-06-04", "09:30")
     body = {"appointmentId": slot, "patientName": "Ada", "patientEmail": "ada@example.com"}
@@ -604,7 +610,7 @@ def test_add_slots_validates_input(staff_client):
 
 
 def test_removing_a_booked_slot_is_409_and_keeps_the_booking(
-    app, staff_client, now, add_slot, make_booking
+    app, staff_client, now, add_slot, make_booking, store
 ):
     slot = add_slot("2030-06-04", "09:00")
     token = page_token(staff_client, "/staff/slots")
@@ -612,7 +618,7 @@ def test_removing_a_booked_slot_is_409_and_keeps_the_booking(
     response = staff_client.post(f"/staff/slots/{slot}/remove", data={"csrf_token": token})
     assert response.status_code == 409
     assert "booked a moment ago" in response.text
-    assert app.extensions["slots"].store.get(slot)["status"] == "PENDING"
+    assert store.appointments.get(slot)["status"] == "PENDING"
 
 
 # -- JSON API ------------------------------------------------------------------------------

@@ -1,7 +1,18 @@
 """Clinic appointment booking: the Flask application factory.
 
-`create_app()` builds the app; the module attribute `app` (created on first access) is
-the WSGI object used by `flask --app webapp run` and by serverless-wsgi on Lambda.
+`create_app()` builds the app as a list of small `register_*` steps. `webapp/wsgi.py`
+holds the one app a server runs (`app = create_app()`): serverless-wsgi on Lambda and
+gunicorn point at it; `flask --app webapp` finds `create_app` here by itself.
+
+The tree:
+- `api.py` (the seed's public JSON API) and `pages.py` (the patient pages);
+- `staff/`: the staff pages, the staff JSON API and sign-in;
+- `availability.py` (open times) and `bookings.py` (a patient's request and its
+  lifecycle): the use cases the views call;
+- `store/`: every read and write of the DynamoDB table;
+- `notifications/`: the emails, sent by a Lambda of their own;
+- cross-cutting: `extensions.py` (services), `settings.py`, `cache.py`, `limits.py`,
+  `validation.py`, `errors.py`, `security.py`, `http.py`, `observability.py`, `clock.py`.
 """
 
 from __future__ import annotations
@@ -10,22 +21,22 @@ from pathlib import Path
 
 from flask import Flask
 from flask_cors import CORS
-from flask_wtf.csrf import CSRFProtect
 
+from . import extensions
 from .observability import configure_logging, register_request_logging
 from .settings import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_REQUEST_BYTES = 64 * 1024
 
-csrf = CSRFProtect()
-
 __all__ = ["ConfigError", "create_app"]
 
 
-def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
+def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
+    """The app for `settings` (default: from the environment). `redis_client` replaces the
+    Redis client the settings describe (tests point it at a broken or private server)."""
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, readable=settings.app_env == "local")
     app = Flask(
         __name__,
         static_folder=str(ROOT / "static"),
@@ -33,7 +44,6 @@ def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
     )
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        SETTINGS=settings,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
@@ -41,48 +51,29 @@ def create_app(settings: Settings | None = None, cache_client=None) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         WTF_CSRF_TIME_LIMIT=None if not settings.is_production else 3600,
         TESTING=settings.app_env == "test",
-        JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
-    from .security import ClinicRequest
-
-    app.request_class = ClinicRequest
-    _register_extensions(app, settings, cache_client)
-    _register_blueprints(app)
-    _register_templating(app, settings)
-
-    from .errors import register_error_handlers
-    from .security import register_security_headers
-
+    register_http(app)
+    extensions.init_app(app, settings, redis_client)
+    register_blueprints(app, settings)
+    register_templating(app, settings)
     register_error_handlers(app)
     register_security_headers(app, settings)
-
-    from .cli import register_commands
-
     register_commands(app)
     register_request_logging(app)
     return app
 
 
-def _register_extensions(app: Flask, settings: Settings, cache_client) -> None:
-    from . import auth
-    from .bookings import BookingService
-    from .cache import SlotCache
-    from .slots import SlotService
+def register_http(app: Flask) -> None:
+    from .http import register_http
 
-    csrf.init_app(app)
-    cache = SlotCache(settings, client=cache_client)
-    app.extensions["slots"] = SlotService(settings, cache)
-    app.extensions["bookings"] = BookingService(app.extensions["slots"])
-    auth.init_app(app, settings, redis_client=cache_client)
+    register_http(app)
 
 
-def _register_blueprints(app: Flask) -> None:
+def register_blueprints(app: Flask, settings: Settings) -> None:
     from . import api, ops, pages, staff
 
-    settings: Settings = app.config["SETTINGS"]
-    csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request to ride on
-    csrf.exempt(staff.api_bp)  # HTTP Basic + JSON bodies only, never the session cookie
+    extensions.csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request
     CORS(
         app,
         resources=[r"/appointment-slot", r"/book-appointment"],
@@ -94,45 +85,36 @@ def _register_blueprints(app: Flask) -> None:
     )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(staff.bp)
-    app.register_blueprint(staff.api_bp)
+    staff.init_app(app, settings)
     app.register_blueprint(ops.bp)
 
 
-def _register_templating(app: Flask, settings: Settings) -> None:
+def register_templating(app: Flask, settings: Settings) -> None:
+    from . import clock
     from .assets import register_assets
 
     register_assets(app, settings.static_url)
-    app.jinja_env.filters["long_date"] = _long_date
-    app.jinja_env.filters["clinic_time"] = lambda value: _clinic_time(value, settings.tz)
+    app.jinja_env.filters["long_date"] = clock.long_date
+    app.jinja_env.filters["clinic_time"] = lambda value: clock.clinic_time(value, settings.tz)
     app.jinja_env.globals.update(
         clinic_name=settings.clinic_name,
         clinic_timezone=settings.clinic_timezone,
     )
 
 
-def _long_date(value: str) -> str:
-    from datetime import date
+def register_error_handlers(app: Flask) -> None:
+    from .errors import register_error_handlers
 
-    return date.fromisoformat(value).strftime("%A %-d %B %Y")
-
-
-def _clinic_time(value: str, tz) -> str:
-    """A stored UTC timestamp (2026-11-25T09:58:19Z) as staff read it, in the clinic's zone."""
-    from datetime import datetime
-
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(tz)
-    except (AttributeError, TypeError, ValueError):
-        return str(value)
-    return moment.strftime("%a %-d %b %Y, %H:%M")
+    register_error_handlers(app)
 
 
-def __getattr__(name: str):
-    # The WSGI app is built on first access so importing the package (tests, tools)
-    # does not read the environment as a side effect.
-    if name == "app":
-        global app
-        app = create_app()
-        return app
-    raise AttributeError(name)
+def register_security_headers(app: Flask, settings: Settings) -> None:
+    from .security import register_security_headers
+
+    register_security_headers(app, settings)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)

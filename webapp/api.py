@@ -6,9 +6,15 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import manage_links
-from .abuse import HONEYPOT_FIELD, check_honeypot, count_booking_attempt
-from .services import slot_service
-from .validation import ValidationFailed, parse_booking_json, parse_window
+from .extensions import availability, bookings, limits, settings
+from .limits import client_ip
+from .validation import (
+    HONEYPOT_FIELD,
+    ValidationFailed,
+    check_honeypot,
+    parse_booking_json,
+    parse_window,
+)
 
 bp = Blueprint("api", __name__)
 
@@ -25,7 +31,7 @@ def refuse_oversized_bodies():
 @bp.get("/appointment-slot")
 def list_slots():
     start, end = parse_window(request.args)
-    slots, outcome = slot_service().list_available(start, end)
+    slots, outcome = availability().list_open(start, end)
     response = jsonify(slots)
     response.headers["X-Cache"] = outcome
     response.headers["Cache-Control"] = "no-store"
@@ -39,10 +45,10 @@ def book_appointment():
         raise ValidationFailed("The request body must be JSON (Content-Type: application/json).")
     if isinstance(payload, dict):
         check_honeypot(payload.get(HONEYPOT_FIELD))
-    appointment_id, booking = parse_booking_json(payload)
-    count_booking_attempt()
-    item = slot_service().book(appointment_id, booking)
-    token = manage_links.make_token(current_app.config["SETTINGS"], item)
+    appointment_id, patient = parse_booking_json(payload)
+    limits().count_booking_attempt(client_ip())
+    item = bookings().book(appointment_id, patient)
+    token = manage_links.make_token(settings(), item)
     return jsonify(
         message="Your appointment request has been received and is pending confirmation.",
         appointmentId=item["appointmentId"],

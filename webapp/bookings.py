@@ -1,4 +1,9 @@
-"""Booking lifecycle after the request: staff decisions, cancellation, giving time back.
+"""Bookings: a patient's request for a time and its whole lifecycle.
+
+A booking starts when a patient books an open time (`book`, with the cap on open
+requests per email address), then staff accept or decline it, and either side may cancel
+it. Every step is one conditional write in the store; after each, the cache is
+invalidated and the change is handed to the notifications.
 
 Giving the time back. A declined or cancelled request stays in the table as the clinic's
 record (patient, times, reason, who decided). Its time is offered again as a NEW
@@ -25,16 +30,22 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from . import clock, events
-from .appointments import (
+from . import clock
+from .availability import has_started, slot_id
+from .cache import SlotCache
+from .limits import fingerprint
+from .notifications import events
+from .settings import Settings
+from .store import Store
+from .store.appointments import (
     ACCEPTED,
+    AVAILABLE,
     CANCELLED,
     DECLINED,
     PENDING,
-    AppointmentNotFound,
-    ConflictingChange,
+    PatientDetails,
 )
-from .slots import SlotService, slot_id
+from .store.errors import Conflict, ConflictingChange, SlotUnavailable
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -42,6 +53,8 @@ log = logging.getLogger(__name__)
 DASHBOARD_STATUSES = (PENDING, ACCEPTED, DECLINED, CANCELLED)
 REASON_MAX = 500
 CURSOR_SALT = "staff-dashboard-cursor"
+# What an AVAILABLE slot holds before anyone books it.
+SLOT_ATTRIBUTES = ("appointmentId", "appointmentDate", "appointmentTime", "slotStart", "createdAt")
 # What staff see of a booking (never internal keys such as emailKey).
 STAFF_FIELDS = (
     "appointmentId",
@@ -108,21 +121,58 @@ class BadCursor(ValidationFailed):
         super().__init__("That page link is not valid; start again from the first page.")
 
 
-class BookingService:
-    def __init__(self, slots: SlotService):
-        self.slots = slots
-        self.settings = slots.settings
+class TooManyOpenRequests(Exception):
+    """The patient's address already has the maximum of open (future) requests."""
 
-    @property
-    def store(self):
-        return self.slots.store
+    def __init__(self, limit: int):
+        super().__init__(f"open request limit {limit}")
+        self.limit = limit
+
+
+class Bookings:
+    def __init__(self, settings: Settings, store: Store, cache: SlotCache):
+        self.settings = settings
+        self.store = store
+        self.cache = cache
+
+    def now_slot(self) -> str:
+        return clock.now_slot(self.settings.tz)
+
+    # -- a patient's request -------------------------------------------------------------
+    def book(self, appointment_id: str, patient: PatientDetails) -> dict[str, Any]:
+        """AVAILABLE -> PENDING for this patient; SlotUnavailable if it cannot be had."""
+        self._check_open_requests(patient)
+        try:
+            item = self.store.appointments.book(
+                appointment_id, patient, self.now_slot(), clock.iso_timestamp()
+            )
+        except SlotUnavailable:
+            # Somebody else's change beat us; make sure no cached list still offers it.
+            self.cache.invalidate()
+            raise
+        before = {key: item[key] for key in SLOT_ATTRIBUTES if key in item}
+        self._committed({**before, "status": AVAILABLE}, item)
+        return item
+
+    def _check_open_requests(self, patient: PatientDetails) -> None:
+        """Cap the open (PENDING/ACCEPTED, future) requests per address.
+
+        Reads an eventually consistent index, so a burst of simultaneous requests can
+        overshoot by a few; the per-client rate limit bounds that burst.
+        """
+        limit = self.settings.max_open_requests_per_email
+        count = self.store.appointments.count_open_requests(patient.email_key, self.now_slot())
+        if count >= limit:
+            log.warning(
+                "booking refused reason=open_request_cap email=%s",
+                fingerprint(self.settings, "email", patient.email_key),
+            )
+            raise TooManyOpenRequests(limit)
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, appointment_id: str) -> dict[str, Any]:
-        item = self.store.get(appointment_id)
-        if item is None or "status" not in item:
-            raise AppointmentNotFound(appointment_id)
-        return item
+        """The booking (or slot) with this id, with everything staff may see."""
+        return self.store.appointments.existing(appointment_id)
 
     def dashboard(
         self,
@@ -148,7 +198,7 @@ class BookingService:
         items: list[dict[str, Any]] = []
         while position < len(statuses) and len(items) < limit:
             status = statuses[position]
-            found, start_key = self.store.query_status(
+            found, start_key = self.store.appointments.query_status(
                 status,
                 by_request=status == PENDING,
                 slot_from=slot_from,
@@ -182,22 +232,18 @@ class BookingService:
             raise BadCursor()
         return position, key
 
-    def upcoming_slots(self, start: date | None, end: date | None) -> list[dict[str, str]]:
-        """AVAILABLE future slots, straight from the table (staff see the truth, not cache)."""
-        return self.slots.read_available(start, end)
-
     def is_released(self, record: dict[str, Any]) -> bool | None:
         """For a declined/cancelled future record: is its time offered again? None: n/a."""
         if record["status"] not in (DECLINED, CANCELLED) or not self._in_future(record):
             return None
-        return self.store.get(replacement_id(record)) is not None
+        return self.store.appointments.get(replacement_id(record)) is not None
 
     # -- staff decisions -----------------------------------------------------------------
     def accept(self, appointment_id: str, staff_email: str) -> Change:
         now = clock.iso_timestamp()
         changes = {"status": ACCEPTED, "decidedBy": staff_email, "decidedAt": now, "updatedAt": now}
-        old, new = self.store.transition(
-            appointment_id, (PENDING,), changes, before_slot=self.slots.now_slot()
+        old, new = self.store.appointments.transition(
+            appointment_id, (PENDING,), changes, before_slot=self.now_slot()
         )
         self._committed(old, new)
         return Change(new, changed=True)
@@ -213,7 +259,7 @@ class BookingService:
             "updatedAt": now,
         }
         try:
-            old, new = self.store.transition(appointment_id, (PENDING,), changes)
+            old, new = self.store.appointments.transition(appointment_id, (PENDING,), changes)
         except ConflictingChange as conflict:
             # A repeated decline converges: make sure the time is offered again.
             if conflict.current["status"] == DECLINED:
@@ -233,7 +279,7 @@ class BookingService:
             return self._cancel(appointment_id, "patient", requested_at)
         except ConflictingChange as conflict:
             current = conflict.current
-            if conflict.reason == "status" and current["status"] == CANCELLED:
+            if conflict.reason == Conflict.STATUS and current["status"] == CANCELLED:
                 return Change(current, changed=False, time_released=self._release(current))
             raise
 
@@ -241,9 +287,9 @@ class BookingService:
         """Offer a declined/cancelled record's time again (idempotent)."""
         record = self.get(appointment_id)
         if record["status"] not in (DECLINED, CANCELLED):
-            raise ConflictingChange(record, "status")
+            raise ConflictingChange(record, Conflict.STATUS)
         if not self._in_future(record):
-            raise ConflictingChange(record, "past")
+            raise ConflictingChange(record, Conflict.PAST)
         return Change(record, changed=False, time_released=self._release(record))
 
     def _cancel(
@@ -253,34 +299,22 @@ class BookingService:
         changes = {"status": CANCELLED, "cancelledAt": now, "cancelledBy": by, "updatedAt": now}
         if extra:
             changes = {**changes, **extra}
-        old, new = self.store.transition(
+        old, new = self.store.appointments.transition(
             appointment_id,
             (PENDING, ACCEPTED),
             changes,
-            before_slot=self.slots.now_slot(),
+            before_slot=self.now_slot(),
             requested_at=requested_at,
         )
         self._committed(old, new)
         return Change(new, changed=True, time_released=self._release(new))
 
-    # -- availability --------------------------------------------------------------------
-    def add_slots(self, days: list[date], times: list[str]) -> tuple[int, int]:
-        return self.slots.create_slots(days, times)
-
-    def remove_slot(self, appointment_id: str) -> dict[str, Any]:
-        """Delete an AVAILABLE slot; a slot booked meanwhile raises ConflictingChange."""
-        try:
-            removed = self.store.delete_available(appointment_id)
-        finally:
-            self.slots.cache.invalidate()
-        return removed
-
     # -- helpers -------------------------------------------------------------------------
     def _in_future(self, record: dict[str, Any]) -> bool:
-        return record.get("slotStart", "") > self.slots.now_slot()
+        return not has_started(record, self.now_slot())
 
     def _committed(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        self.slots.cache.invalidate()
+        self.cache.invalidate()
         events.publish(self.settings, old, new)
 
     def _release(self, record: dict[str, Any]) -> bool | None:
@@ -293,26 +327,26 @@ class BookingService:
             return None
         new_id = replacement_id(record)
         try:
-            created = self.store.put_slot(
+            created = self.store.appointments.put_slot(
                 new_id, record["appointmentDate"], record["appointmentTime"], clock.iso_timestamp()
             )
         except Exception:
             log.exception("could not offer the time of %s again", record["appointmentId"])
             return False
         if created:
-            self.slots.cache.invalidate()
+            self.cache.invalidate()
         return True
 
 
 def conflict_message(conflict: ConflictingChange) -> str:
     """What a refused change means, in words for staff, patients and API clients."""
     current = conflict.current
-    if conflict.reason == "stale":
+    if conflict.reason == Conflict.STALE:
         return "This link is no longer valid for this booking; nothing was changed."
-    if conflict.reason == "past":
+    if conflict.reason == Conflict.PAST:
         return "This appointment has already started, so it can no longer be changed."
     status = current["status"]
-    if status == "AVAILABLE":
+    if status == AVAILABLE:
         return "This time has no booking to change; nothing was changed."
     if status == CANCELLED:
         who = "the patient" if current.get("cancelledBy") == "patient" else "the clinic"

@@ -1,44 +1,30 @@
 """Operator commands: `flask --app webapp create-table | populate-slots | send-reminders`.
 
-(`create-staff` lives with the rest of staff sign-in, in auth.py.)
+(`create-staff` lives with the rest of staff sign-in, in staff/auth.py.)
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
-from .slots import upcoming_days
-
-DEFAULT_TIMES = (
-    "09:00,09:30,10:00,10:30,11:00,11:30,13:00,13:30,14:00,14:30,15:00,15:30,16:00,16:30"
-)
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-def parse_times(raw: str) -> list[str]:
-    times = sorted({part.strip() for part in raw.split(",") if part.strip()})
-    bad = [t for t in times if not _TIME.match(t)]
-    if bad or not times:
-        raise click.BadParameter(f"times must be HH:MM (24h), comma separated; got {raw!r}")
-    return times
+from .availability import DEFAULT_TIMES, parse_times, upcoming_days
+from .extensions import availability, settings, store
 
 
 @click.command("create-table")
 @with_appcontext
 def create_table_command():
     """Create the Appointments table and its index if it does not exist."""
-    service = current_app.extensions["slots"]
-    name = service.settings.table_name
-    if service.store.create_table():
+    name = settings().table_name
+    if store().table.create():
         click.echo(f"Created table {name}.")
         return
     click.echo(f"Table {name} already exists.")
-    missing = service.store.missing_indexes()
+    missing = store().table.missing_indexes()
     if missing:
         raise click.ClickException(
             f"Table {name} lacks the index(es) {', '.join(missing)} this version needs. "
@@ -71,18 +57,20 @@ def create_table_command():
 @with_appcontext
 def populate_slots_command(days: int, times: str, start, skip_weekends: bool):
     """Create AVAILABLE slots; safe to run again (existing slots are left alone)."""
-    service = current_app.extensions["slots"]
-    slot_times = parse_times(times)
-    first: date = start.date() if start else service.today()
+    try:
+        slot_times = parse_times(times)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--times") from None
+    first: date = start.date() if start else availability().today()
     plan = upcoming_days(first, days, skip_weekends)
     with click.progressbar(length=len(plan) * len(slot_times), label="Creating slots") as bar:
-        created, existing = service.create_slots(
+        created, existing = availability().create(
             plan, slot_times, on_progress=lambda: bar.update(1)
         )
     skipped = len(plan) * len(slot_times) - created - existing
     click.echo(
         f"Created {created} new slot(s); {existing} already existed; "
-        f"{skipped} skipped as already started. Table: {service.settings.table_name}."
+        f"{skipped} skipped as already started. Table: {settings().table_name}."
     )
 
 
@@ -90,13 +78,12 @@ def populate_slots_command(days: int, times: str, start, skip_weekends: bool):
 @with_appcontext
 def send_reminders_command():
     """Email reminders for ACCEPTED appointments starting soon (run it e.g. hourly)."""
-    from .notifier import Notifier
+    from .notifications.worker import Notifier
 
-    settings = current_app.config["SETTINGS"]
-    counts = Notifier(settings).send_reminders()
+    counts = Notifier(settings(), store()).send_reminders()
     click.echo(
         f"Reminders: {counts['sent']} sent, {counts['skipped']} already sent or skipped, "
-        f"{counts['failed']} failed (window: next {settings.reminder_hours_before} h)."
+        f"{counts['failed']} failed (window: next {settings().reminder_hours_before} h)."
     )
     if counts["failed"]:
         raise SystemExit(1)

@@ -5,24 +5,26 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .abuse import BookingRefused
-from .appointments import (
+from .bookings import TooManyOpenRequests, conflict_message
+from .limits import RateLimited
+from .store.errors import (
     AppointmentNotFound,
     ConflictingChange,
     SlotUnavailable,
     StoreUnavailable,
-    TooManyOpenRequests,
+    Unavailable,
 )
-from .limits import RateLimited
-from .validation import ValidationFailed
+from .validation import BookingRefused, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/api/")
 OPS_PATHS = ("/healthz", "/livez", "/openapi.json")
 RETRY_AFTER_SECONDS = 5
+FORM_EXPIRED = "The form has expired. Please go back, reload the page and try again."
 
 # What a person sees for the common HTTP errors; API clients get Werkzeug's description.
 FRIENDLY_PAGES = {
@@ -74,7 +76,7 @@ def register_error_handlers(app: Flask) -> None:
     def unavailable(error: SlotUnavailable):
         message = (
             "This appointment slot has already started."
-            if error.reason == "past"
+            if error.reason == Unavailable.PAST
             else "This appointment slot is no longer available."
         )
         if wants_json():
@@ -90,11 +92,8 @@ def register_error_handlers(app: Flask) -> None:
             return json_error(503, message, **headers)
         return _page(503, "Please try again shortly", message, **headers)
 
-    # -- staff review and patient self-service ---------------------------------------
     @app.errorhandler(ConflictingChange)
     def conflicting_change(error: ConflictingChange):
-        from .bookings import conflict_message
-
         message = conflict_message(error)
         if wants_json():
             return json_error(409, message, status_now=error.current.get("status"))
@@ -123,6 +122,13 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(400, error.message)
         return _page(400, "We could not process this request", error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        # CSRFProtect checks every form POST before any view runs: one friendly answer.
+        if wants_json():
+            return json_error(400, error.description)
+        return _page(400, "Please try again", f"{FORM_EXPIRED} ({error.description})")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -1,9 +1,14 @@
-"""Fixed-window counters for rate limits and login throttling.
+"""Every limit on how often a client may act, and the counters behind them.
 
-Counters live in Redis when it answers, so every Lambda container and web worker shares
-them. When Redis is not configured or fails, the counter falls back to this process's
-memory: weaker (one container only), but a limit is never silently switched off. Keys
-hold no personal data: callers pass hashed identifiers (see `fingerprint`).
+- `Counters`: fixed-window counters. They live in Redis when it answers, so every Lambda
+  container and web worker shares them. When Redis is not configured or fails, a counter
+  falls back to this process's memory: weaker (one container only), but a limit is never
+  silently switched off.
+- `Limits`: the app's limits over those counters: booking attempts per client, and
+  failed staff sign-ins per account and per client.
+- `fingerprint`: keys and log lines hold no personal data, only keyed hashes.
+
+(The cap on open requests per email address needs the table; it is in bookings.py.)
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ import threading
 import time
 
 import redis
+from flask import request
 
 from .cache import redis_client
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+BOOKING_RATE_LIMITED = (
+    "You have made several booking requests in a short time. Please wait a few minutes "
+    "and try again, or call the clinic."
+)
+SIGN_IN_THROTTLED = "Too many sign-in attempts. Please wait a few minutes and try again."
 
 _HIT_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
@@ -43,6 +55,12 @@ def fingerprint(settings: Settings, kind: str, value: str) -> str:
     """A keyed, truncated hash: stable for counting and logging, useless to a reader."""
     digest = hmac.new(settings.secret_key.encode(), f"{kind}:{value}".encode(), hashlib.sha256)
     return digest.hexdigest()[:16]
+
+
+def client_ip() -> str:
+    # Behind API Gateway, serverless-wsgi sets REMOTE_ADDR from the caller's source IP;
+    # X-Forwarded-For is client-controlled and deliberately ignored.
+    return request.remote_addr or "unknown"
 
 
 class Counters:
@@ -132,3 +150,56 @@ class Counters:
         if expires <= now:
             return 0, 0
         return count, int(expires - now) + 1
+
+
+class Limits:
+    """The limits of this app, each a named method over the shared counters."""
+
+    def __init__(self, settings: Settings, counters: Counters):
+        self.settings = settings
+        self.counters = counters
+
+    def count_booking_attempt(self, client: str) -> None:
+        """Count a booking attempt of this client; RateLimited past the limit."""
+        settings = self.settings
+        key = fingerprint(settings, "ip", client)
+        count, retry_after = self.counters.hit(
+            f"book:ip:{key}", settings.booking_rate_window_seconds
+        )
+        if count > settings.booking_rate_limit:
+            log.warning("booking refused reason=rate_limit client=%s", key)
+            raise RateLimited(BOOKING_RATE_LIMITED, retry_after)
+
+    def _sign_in_keys(self, email: str, client: str) -> list[tuple[str, int]]:
+        settings = self.settings
+        return [
+            (
+                f"login:acct:{fingerprint(settings, 'email', email)}",
+                settings.login_max_failures_per_account,
+            ),
+            (
+                f"login:ip:{fingerprint(settings, 'ip', client)}",
+                settings.login_max_failures_per_client,
+            ),
+        ]
+
+    def check_sign_in(self, email: str, client: str) -> None:
+        """RateLimited while the account or the client has failed too often."""
+        for key, limit in self._sign_in_keys(email, client):
+            count, retry_after = self.counters.peek(key)
+            if count >= limit:
+                log.warning(
+                    "staff sign-in refused reason=throttled client=%s",
+                    fingerprint(self.settings, "ip", client),
+                )
+                raise RateLimited(
+                    SIGN_IN_THROTTLED, retry_after or self.settings.login_lockout_seconds
+                )
+
+    def sign_in_failed(self, email: str, client: str) -> None:
+        for key, _ in self._sign_in_keys(email, client):
+            self.counters.hit(key, self.settings.login_lockout_seconds)
+
+    def sign_in_succeeded(self, email: str, client: str) -> None:
+        account_key, _ = self._sign_in_keys(email, client)[0]
+        self.counters.reset(account_key)

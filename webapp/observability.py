@@ -1,7 +1,8 @@
 """Structured logs: one JSON object per line, a request id on every line, one access line.
 
-- `configure_logging` installs our JSON formatter once per process (Lambda and gunicorn
-  reuse the process across app builds): calling it again only adjusts the level.
+- `configure_logging` installs our formatter once per process (Lambda and gunicorn
+  reuse the process across app builds): JSON in production, one readable line per
+  record for people running the site locally. Calling it again only adjusts the level.
 - `RequestLogMiddleware` wraps the WSGI app. It takes a well-formed incoming
   `X-Request-Id` or makes one, echoes it in the response, keeps it (and the Lambda request
   id, which serverless-wsgi passes in the WSGI environ) in a context variable that the
@@ -67,6 +68,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class ReadableFormatter(logging.Formatter):
+    """For local development: `10:00:00 INFO GET /path 200 3.1ms HIT`, no JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        if record.name == access_log.name:
+            text = (
+                f"{getattr(record, 'method', '')} {getattr(record, 'path', '')} "
+                f"{getattr(record, 'status', '')} {getattr(record, 'duration_ms', '')}ms"
+            )
+            cache = getattr(record, "cache", None)
+            text += f" {cache}" if cache else ""
+        else:
+            text = f"{record.name}: {record.getMessage()}"
+        line = f"{stamp} {record.levelname:<7} {text}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (test capture, gunicorn, Lambda)."""
 
@@ -83,20 +104,28 @@ class _StderrHandler(logging.StreamHandler):
 
 
 _DEV_SERVER_ACCESS_LINE = re.compile(r'\] "[A-Z]+ \S* HTTP/[0-9.]+" [0-9]{3} ')
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class DropDevServerAccessLines(logging.Filter):
-    """The development server's own access line holds the query string; ours replaces it."""
+    """The development server's own access line holds the path and query string (a manage
+    link's token among them); ours replaces it. Werkzeug colours lines of non-200 answers,
+    so the colour codes are removed before matching."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not _DEV_SERVER_ACCESS_LINE.search(record.getMessage())
+        message = _ANSI_ESCAPE.sub("", record.getMessage())
+        return not _DEV_SERVER_ACCESS_LINE.search(message)
 
 
 _MARK = "_clinic_json_logging"
 
 
-def configure_logging(level: str = "INFO", root: logging.Logger | None = None) -> None:
-    """Install JSON logging on the root logger once; later calls only change the level.
+def configure_logging(
+    level: str = "INFO", root: logging.Logger | None = None, readable: bool = False
+) -> None:
+    """Install our logging on the root logger once; later calls only change the level.
+
+    `readable`: one plain line per record (local development) instead of JSON.
 
     On AWS Lambda the runtime has already put its own handler on the root logger (it
     writes to the function's log stream): that handler gets our formatter instead of a
@@ -111,7 +140,7 @@ def configure_logging(level: str = "INFO", root: logging.Logger | None = None) -
             ours = [_StderrHandler()]
             root.addHandler(ours[0])
         for handler in ours:
-            handler.setFormatter(JsonFormatter())
+            handler.setFormatter(ReadableFormatter() if readable else JsonFormatter())
             setattr(handler, _MARK, True)
     root.setLevel(level)
     numeric = logging.getLevelName(level)

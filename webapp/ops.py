@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from .apidoc import openapi_json
-from .appointments import StoreUnavailable
 from .errors import RETRY_AFTER_SECONDS
-from .services import slot_service
+from .extensions import cache, store
+from .store.errors import StoreUnavailable
 
 bp = Blueprint("ops", __name__)
 
@@ -22,14 +22,13 @@ def _no_store(response: Response) -> Response:
 @bp.get("/healthz")
 def healthz():
     """DynamoDB and Redis reachability. 200 while DynamoDB answers (Redis is optional)."""
-    service = slot_service()
     try:
-        service.store.ping()
+        store().ping()
         dynamodb = OK
     except StoreUnavailable:
         dynamodb = UNAVAILABLE
-    redis = OK if service.cache.ping() else UNAVAILABLE
-    if not service.cache.enabled:
+    redis = OK if cache().ping() else UNAVAILABLE
+    if not cache().enabled:
         redis = DISABLED
 
     if dynamodb != OK:

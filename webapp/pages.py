@@ -6,51 +6,79 @@ the request's manage page, whose signed link is the patient's way back to it.
 
 from __future__ import annotations
 
-from datetime import date
-from itertools import groupby
-
 from flask import (
     Blueprint,
     abort,
-    current_app,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_wtf import FlaskForm
 
 from . import manage_links
-from .abuse import HONEYPOT_FIELD, check_honeypot, count_booking_attempt
-from .appointments import ACCEPTED, PENDING, AppointmentNotFound, ConflictingChange, SlotUnavailable
-from .services import booking_service, slot_service
-from .validation import APPOINTMENT_ID_MAX, BookingForm, ValidationFailed, parse_window
+from .availability import group_by_day, has_started
+from .bookings import conflict_message
+from .extensions import availability, bookings, limits, settings
+from .limits import client_ip
+from .store.appointments import ACCEPTED, AVAILABLE, PENDING
+from .store.errors import (
+    AppointmentNotFound,
+    Conflict,
+    ConflictingChange,
+    SlotUnavailable,
+    Unavailable,
+)
+from .validation import (
+    HONEYPOT_FIELD,
+    BookingForm,
+    ValidationFailed,
+    check_honeypot,
+    parse_window,
+)
 
 bp = Blueprint("pages", __name__)
 
 JUST_BOOKED_SESSION_KEY = "just_booked"
 ALTERNATIVES_SHOWN = 6
+INVALID_LINK = (
+    "This link is not valid. It may be incomplete or out of date; please use the latest "
+    "link from the clinic, or call the clinic."
+)
 
 
-def group_by_day(slots: list[dict]) -> list[tuple[date, list[dict]]]:
-    return [
-        (date.fromisoformat(day), list(day_slots))
-        for day, day_slots in groupby(slots, key=lambda slot: slot["appointmentDate"])
-    ]
+def _private(response):
+    """For pages that show patient data or a private link: never stored, never indexed."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
-def _slot_or_404(appointment_id: str) -> dict:
-    if len(appointment_id) > APPOINTMENT_ID_MAX:
-        abort(404)
+# -- choosing and booking a time ---------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    filter_errors: dict[str, list[str]] = {}
     try:
-        return slot_service().get_slot(appointment_id)
-    except AppointmentNotFound:
-        abort(404, "We could not find that appointment slot.")
+        start, end = parse_window(request.args)
+    except ValidationFailed as error:
+        filter_errors = error.fields
+        start = end = None
+    slots, _ = availability().list_open(start, end)
+    return render_template(
+        "index.html",
+        days=group_by_day(slots),
+        start=request.args.get("from", ""),
+        end=request.args.get("to", ""),
+        filtered=bool(start or end),
+        filter_errors=filter_errors,
+    ), (400 if filter_errors else 200)
 
 
-def _taken_page(slot: dict, reason: str):
-    alternatives, _ = slot_service().list_available()
+def _taken_page(slot: dict, reason: Unavailable):
+    alternatives, _ = availability().list_open()
     return (
         render_template(
             "slot_taken.html",
@@ -62,67 +90,40 @@ def _taken_page(slot: dict, reason: str):
     )
 
 
-@bp.get("/")
-def index():
-    filter_errors: dict[str, list[str]] = {}
-    try:
-        start, end = parse_window(request.args)
-    except ValidationFailed as error:
-        filter_errors = error.fields
-        start = end = None
-    slots, _ = slot_service().list_available(start, end)
-    return render_template(
-        "index.html",
-        days=group_by_day(slots),
-        start=request.args.get("from", ""),
-        end=request.args.get("to", ""),
-        filtered=bool(start or end),
-        filter_errors=filter_errors,
-    ), (400 if filter_errors else 200)
-
-
-@bp.route("/book/<appointment_id>", methods=["GET", "POST"])
+@bp.route("/book/<appointment_id:appointment_id>", methods=["GET", "POST"])
 def book(appointment_id: str):
-    slot = _slot_or_404(appointment_id)
-    service = slot_service()
-    if not service.is_bookable(slot):
-        reason = "taken" if slot["status"] != "AVAILABLE" else "past"
+    try:
+        slot = availability().get_slot(appointment_id)
+    except AppointmentNotFound:
+        abort(404, "We could not find that appointment slot.")
+    if not availability().is_bookable(slot):
+        reason = Unavailable.TAKEN if slot["status"] != AVAILABLE else Unavailable.PAST
         return _taken_page(slot, reason)
 
     form = BookingForm()
     if request.method == "POST":
         check_honeypot(request.form.get(HONEYPOT_FIELD))
     if form.validate_on_submit():
-        count_booking_attempt()
+        limits().count_booking_attempt(client_ip())
         try:
-            item = service.book(appointment_id, form.to_booking())
+            item = bookings().book(appointment_id, form.to_patient())
         except SlotUnavailable as error:
             return _taken_page(slot, error.reason)
         session[JUST_BOOKED_SESSION_KEY] = item["appointmentId"]
-        token = manage_links.make_token(current_app.config["SETTINGS"], item)
+        token = manage_links.make_token(settings(), item)
         return redirect(url_for("pages.manage", token=token), 303)
     status = 400 if form.errors else 200
     return render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD), status
 
 
-# -- the patient's private link ------------------------------------------------------
-
-INVALID_LINK = (
-    "This link is not valid. It may be incomplete or out of date; please use the latest "
-    "link from the clinic, or call the clinic."
-)
-
-
-class CancelForm(FlaskForm):
-    """Only the CSRF token: the confirmation is the POST itself."""
+# -- the patient's private link ------------------------------------------------------------
 
 
 def _managed_request(token: str) -> tuple[dict, str]:
     """(record, requestedAt) that a genuine token names; 404 for anything else."""
-    settings = current_app.config["SETTINGS"]
     try:
-        appointment_id, requested_at = manage_links.read_token(settings, token)
-        record = booking_service().get(appointment_id)
+        appointment_id, requested_at = manage_links.read_token(settings(), token)
+        record = bookings().get(appointment_id)
     except (manage_links.BadManageToken, AppointmentNotFound):
         abort(404, INVALID_LINK)
     if not manage_links.matches(record, requested_at):
@@ -131,8 +132,8 @@ def _managed_request(token: str) -> tuple[dict, str]:
 
 
 def _cancellable(record: dict) -> bool:
-    return record["status"] in (PENDING, ACCEPTED) and (
-        record["slotStart"] > slot_service().now_slot()
+    return record["status"] in (PENDING, ACCEPTED) and not has_started(
+        record, bookings().now_slot()
     )
 
 
@@ -140,27 +141,16 @@ def _manage_page(token: str, record: dict, status: int = 200, error: str | None 
     just_booked = session.get(JUST_BOOKED_SESSION_KEY) == record["appointmentId"]
     if just_booked:
         session.pop(JUST_BOOKED_SESSION_KEY)
-    response = current_app.make_response(
-        (
-            render_template(
-                "manage.html",
-                slot=record,
-                token=token,
-                just_booked=just_booked,
-                can_cancel=_cancellable(record),
-                error=error,
-                manage_url=url_for("pages.manage", token=token, _external=True),
-            ),
-            status,
-        )
+    body = render_template(
+        "manage.html",
+        slot=record,
+        token=token,
+        just_booked=just_booked,
+        can_cancel=_cancellable(record),
+        error=error,
+        manage_url=url_for("pages.manage", token=token, _external=True),
     )
-    return _private(response)
-
-
-def _private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+    return _private(make_response(body, status))
 
 
 @bp.get("/manage/<token>")
@@ -171,23 +161,16 @@ def manage(token: str):
 
 @bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
 def cancel(token: str):
+    # CSRFProtect has checked a POST's token before this view runs.
     record, requested_at = _managed_request(token)
     if not _cancellable(record):
         return redirect(url_for("pages.manage", token=token), 303)
-    form = CancelForm()
-    if form.validate_on_submit():
+    if request.method == "POST":
         try:
-            booking_service().cancel_by_patient(record["appointmentId"], requested_at)
+            bookings().cancel_by_patient(record["appointmentId"], requested_at)
         except ConflictingChange as conflict:
-            if conflict.reason == "stale":
+            if conflict.reason == Conflict.STALE:
                 abort(404, INVALID_LINK)
-            from .bookings import conflict_message
-
             return _manage_page(token, conflict.current, 409, conflict_message(conflict))
         return redirect(url_for("pages.manage", token=token), 303)
-    if request.method == "POST":  # a bad or missing CSRF token
-        abort(400, "Your session has expired. Please try again.")
-    response = current_app.make_response(
-        render_template("manage_cancel.html", slot=record, token=token, form=form)
-    )
-    return _private(response)
+    return _private(make_response(render_template("manage_cancel.html", slot=record, token=token)))

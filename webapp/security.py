@@ -1,12 +1,8 @@
-"""Security headers on every response; a request class that survives hostile input."""
+"""Security headers on every response: a strict Content-Security-Policy and friends."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
-import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler)
-from flask import Flask, Request
-from werkzeug.utils import cached_property
+from flask import Flask
 
 from .settings import Settings
 
@@ -47,19 +43,3 @@ def register_security_headers(app: Flask, settings: Settings) -> None:
         for name, value in fixed.items():
             response.headers.setdefault(name, value)
         return response
-
-
-class ClinicRequest(Request):
-    """Werkzeug decodes raw (not percent-encoded) query bytes as strict UTF-8 and fails
-    with a 500 on anything else; here invalid bytes stay percent-encoded instead, as
-    werkzeug already does for percent-encoded ones and for form bodies."""
-
-    @cached_property
-    def args(self):
-        return self.parameter_storage_class(
-            parse_qsl(
-                self.query_string.decode(errors="werkzeug.url_quote"),
-                keep_blank_values=True,
-                errors="werkzeug.url_quote",
-            )
-        )

@@ -40,7 +40,7 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ("*",)
     # Run the notifier in-process after each write (no DynamoDB stream locally).
     notify_inline: bool = False
-    # -- notifications
+    # Email
     email_backend: str = "ses"  # ses | outbox | console
     mail_from: str | None = None
     staff_notify_email: str | None = None
@@ -48,7 +48,7 @@ class Settings:
     reminder_hours_before: int = 24
     appointment_minutes: int = 30
     outbox_dir: str = ".local/outbox"
-    # Staff review and patient self-service
+    # Limits and staff sessions
     booking_rate_limit: int = 5
     booking_rate_window_seconds: int = 600
     max_open_requests_per_email: int = 3
@@ -189,9 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         static_url=static_url,
         cors_allowed_origins=origins,
         notify_inline=_bool(env, "NOTIFY_INLINE", app_env != "production"),
-        # -- notifications
-        **_notification_values(env, app_env),
-        # Staff review and patient self-service
+        **_email_values(env, app_env),
         booking_rate_limit=_int(env, "BOOKING_RATE_LIMIT", 5, minimum=1),
         booking_rate_window_seconds=_int(env, "BOOKING_RATE_WINDOW_SECONDS", 600, minimum=1),
         max_open_requests_per_email=_int(env, "MAX_OPEN_REQUESTS_PER_EMAIL", 3, minimum=1),
@@ -218,7 +216,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     return settings
 
 
-# -- notifications
 def _email(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     value = _str(env, name, default)
     if value is not None and not _EMAIL.match(value):
@@ -228,7 +225,7 @@ def _email(env: Mapping[str, str], name: str, default: str | None) -> str | None
     return value
 
 
-def _notification_values(env: Mapping[str, str], app_env: str) -> dict:
+def _email_values(env: Mapping[str, str], app_env: str) -> dict:
     production = app_env == "production"
     backend = _str(env, "EMAIL_BACKEND", "ses" if production else "outbox").lower()
     if backend not in EMAIL_BACKENDS:

@@ -1,7 +1,13 @@
-"""Validation of patient input. The booking form and the JSON API share `BookingForm`."""
+"""Validation of patient input. The booking form and the JSON API share `BookingForm`.
+
+Also the honeypot: a field people never see but form-filling bots do. A filled one is
+refused with a deliberately neutral answer, logged as `booking refused reason=honeypot`
+with a keyed hash of the client address (never the address or any patient data).
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,13 +16,18 @@ from werkzeug.datastructures import MultiDict
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from .appointments import Booking
+from .extensions import settings
+from .http import APPOINTMENT_ID_MAX
+from .limits import client_ip, fingerprint
+from .store.appointments import PatientDetails
+
+log = logging.getLogger(__name__)
 
 NAME_MAX = 100
 EMAIL_MAX = 254
 NOTES_MAX = 1000
-APPOINTMENT_ID_MAX = 64
 WINDOW_MAX_DAYS = 366
+HONEYPOT_FIELD = "website"
 
 
 class ValidationFailed(Exception):
@@ -26,6 +37,21 @@ class ValidationFailed(Exception):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+
+
+class BookingRefused(Exception):
+    """A request that looks automated; the answer is deliberately neutral."""
+
+    message = "We could not process this request. Please try again, or call the clinic."
+
+
+def check_honeypot(value: Any) -> None:
+    if value not in (None, ""):
+        log.warning(
+            "booking refused reason=honeypot client=%s",
+            fingerprint(settings(), "ip", client_ip()),
+        )
+        raise BookingRefused()
 
 
 def _strip(value):
@@ -60,10 +86,10 @@ class BookingForm(FlaskForm):
         ],
     )
 
-    def to_booking(self) -> Booking:
-        return Booking(
-            patient_name=self.patientName.data,
-            patient_email=self.patientEmail.data,
+    def to_patient(self) -> PatientDetails:
+        return PatientDetails(
+            name=self.patientName.data,
+            email=self.patientEmail.data,
             notes=self.notes.data or "",
         )
 
@@ -79,8 +105,8 @@ def _encodable(value: str) -> bool:
     return True
 
 
-def parse_booking_json(payload: Any) -> tuple[str, Booking]:
-    """Validate a JSON booking request; returns (appointmentId, Booking)."""
+def parse_booking_json(payload: Any) -> tuple[str, PatientDetails]:
+    """Validate a JSON booking request; returns (appointmentId, the patient's details)."""
     if not isinstance(payload, dict):
         raise ValidationFailed("The request body must be a JSON object.")
     errors: dict[str, list[str]] = {}
@@ -114,7 +140,7 @@ def parse_booking_json(payload: Any) -> tuple[str, Booking]:
         errors.setdefault(name, list(messages))
     if errors:
         raise ValidationFailed("Some fields are missing or invalid.", errors)
-    return appointment_id.strip(), form.to_booking()
+    return appointment_id.strip(), form.to_patient()
 
 
 def parse_window(args) -> tuple[date | None, date | None]:

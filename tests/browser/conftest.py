@@ -1,7 +1,7 @@
 """Browser fixtures: the app behind a real WSGI server, Debian's chromium through Playwright.
 
 Session-scoped and started once: dynalite (in memory) as DynamoDB, the real Redis with a
-key prefix of its own, gunicorn serving `webapp:app` on a free port of 127.0.0.1, a static
+key prefix of its own, gunicorn serving `webapp.wsgi:app` on a free port of 127.0.0.1, a static
 site on two other origins (one allowed by CORS, one not) and one chromium. Each test gets
 fresh browser contexts (no shared cookies) and creates the slots it needs on days of its own.
 Notifications run in-process into an outbox folder (`live.email(kind, id)` reads them).
@@ -35,9 +35,8 @@ import pytest
 from localdev.services import ROOT, free_port, start_dynalite, wait_for_port
 from tests.conftest import REDIS_HOST, REDIS_PORT
 from webapp import clock
-from webapp.cache import SlotCache
+from webapp.extensions import Services, build_services
 from webapp.settings import load_settings
-from webapp.slots import SlotService
 
 ARTIFACTS = ROOT / "test-artifacts"
 CROSS_ORIGIN_SITE = Path(__file__).parent / "cross_origin_site"
@@ -79,17 +78,17 @@ class LiveApp:
 
     url: str
     env: dict[str, str]
-    service: SlotService
+    service: Services
     outbox_dir: Path
     _days: Iterator[int] = field(default_factory=lambda: itertools.count(40))
 
     def new_day(self) -> date:
         """A future day no other test uses (populate-slots fills only the next week)."""
-        return self.service.today() + timedelta(days=next(self._days))
+        return self.service.availability.today() + timedelta(days=next(self._days))
 
     def add_slot(self, day: date, time: str) -> str:
         appointment_id = f"browser-{day:%Y%m%d}-{time.replace(':', '')}"
-        assert self.service.store.put_slot(
+        assert self.service.store.appointments.put_slot(
             appointment_id, day.isoformat(), time, clock.iso_timestamp()
         ), f"slot {appointment_id} already exists"
         self.service.cache.invalidate()
@@ -100,7 +99,7 @@ class LiveApp:
         return flask_command(self.env, *args, input=input)
 
     def item(self, appointment_id: str) -> dict:
-        item = self.service.store.get(appointment_id)
+        item = self.service.store.appointments.get(appointment_id)
         assert item is not None, f"no item {appointment_id}"
         return item
 
@@ -120,13 +119,11 @@ class LiveApp:
     @functools.cached_property
     def bookings(self):
         """The booking lifecycle (decide, cancel) against the live table, for set-up."""
-        from webapp.bookings import BookingService
-
-        return BookingService(self.service)
+        return self.service.bookings
 
     def manage_url(self, appointment_id: str) -> str:
         """The patient's private link to a booking, as the app makes it."""
-        from webapp.notifications import manage_url
+        from webapp.notifications.render import manage_url
 
         return manage_url(self.service.settings, self.item(appointment_id))
 
@@ -244,7 +241,7 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
                     "4",
                     # No gunicorn access log: it would write raw paths (manage-link tokens);
                     # the app's own JSON access line logs routes by their rule.
-                    "webapp:app",
+                    "webapp.wsgi:app",
                 ],
                 env=env,
                 cwd=ROOT,
@@ -257,7 +254,7 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
             server.kill()
             pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
         settings = load_settings(env)
-        service = SlotService(settings, SlotCache(settings))
+        service = build_services(settings)
         yield LiveApp(url=url, env=env, service=service, outbox_dir=tmp / "outbox")
     finally:
         if server is not None:

@@ -149,9 +149,9 @@ def _not_found(page: Page, live: LiveApp) -> None:
 
 
 def _someone_else():
-    from webapp.appointments import Booking
+    from webapp.store.appointments import PatientDetails
 
-    return Booking(
+    return PatientDetails(
         patient_name="Grace Hopper", patient_email=patient_email("grace"), notes="Back pain"
     )
 

@@ -58,14 +58,16 @@ def api_event(method: str, path: str, query: str = "", headers: dict | None = No
 
 with mock_aws():
     import webapp
-    from webapp.appointments import AppointmentStore, dynamodb_client
     from webapp.settings import load_settings
+    from webapp.store import Store
 
     settings = load_settings()
-    store = AppointmentStore(dynamodb_client(settings), settings.table_name)
-    store.create_table()
+    store = Store(settings)
+    store.table.create()
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
-    store.put_slot("packaged-1", tomorrow, "09:30", f"{date.today().isoformat()}T00:00:00Z")
+    store.appointments.put_slot(
+        "packaged-1", tomorrow, "09:30", f"{date.today().isoformat()}T00:00:00Z"
+    )
 
     import flask
     import wsgi_handler

@@ -82,7 +82,7 @@ def test_zip_holds_only_what_runs(names, zip_path):
 
 def test_wsgi_config_names_the_app(unpacked):
     config = json.loads((unpacked / ".serverless-wsgi").read_text())
-    assert config["app"] == "webapp.app"
+    assert config["app"] == "webapp.wsgi.app"
 
 
 def test_compiled_code_is_built_for_lambda_arm64(unpacked):

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from redis.crc import key_slot
 
-from webapp.appointments import (
+from webapp.cache import SlotCache
+from webapp.settings import load_settings
+from webapp.store.table import (
     ATTRIBUTE_DEFINITIONS,
     GLOBAL_SECONDARY_INDEXES,
     KEY_SCHEMA,
     STATUS_INDEX,
 )
-from webapp.cache import SlotCache
-from webapp.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {
@@ -204,10 +204,10 @@ def test_notification_functions_are_outside_the_vpc_with_mail_settings(resources
         assert int(env["REMINDER_HOURS_BEFORE"]) > 0
         assert env["TABLE_NAME"] == {"Ref": "AppointmentsTable"}
     assert resources["NotifierLambdaFunction"]["Properties"]["Handler"] == (
-        "webapp.notifier.handle_stream"
+        "webapp.notifications.worker.handle_stream"
     )
     assert resources["RemindersLambdaFunction"]["Properties"]["Handler"] == (
-        "webapp.notifier.send_reminders"
+        "webapp.notifications.worker.send_reminders"
     )
 
 

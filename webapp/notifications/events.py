@@ -1,4 +1,4 @@
-"""Status changes as events, for the notification workflow.
+"""The in-process path: status changes handed to the notifier when no stream will.
 
 In AWS the table's stream (NEW_AND_OLD_IMAGES) carries every change to the notifier
 Lambda. Locally and in tests there is no stream (dynalite and moto have none), so after a
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .settings import Settings
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def publish(settings: Settings, old: Image, new: Image) -> None:
     """Hand a committed change to the notifier when no table stream will."""
     if not settings.notify_inline:
         return
-    from .notifier import describe_error, process_change
+    from .worker import describe_error, process_change
 
     try:
         process_change(settings, old, new)

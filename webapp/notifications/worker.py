@@ -1,7 +1,7 @@
-"""The notification workflow: turns committed status changes into emails, exactly once.
+"""The notifier: turns committed status changes into emails, exactly once.
 
 Entry points:
-- `process_change(settings, old, new)`: the in-process path (webapp/events.py calls it
+- `process_change(settings, old, new)`: the in-process path (`events.publish` calls it
   after each write when NOTIFY_INLINE is on; locally there is no table stream).
 - `handle_stream(event, context)`: the Lambda handler for the table's DynamoDB stream
   (NEW_AND_OLD_IMAGES), with ReportBatchItemFailures.
@@ -31,11 +31,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from . import clock
-from .appointments import AppointmentStore, dynamodb_client
-from .notifications import Notice, decide, reminder, render, send
-from .observability import configure_logging, lambda_invocation
-from .settings import Settings, load_settings
+from .. import clock
+from ..observability import configure_logging, lambda_invocation
+from ..settings import Settings, load_settings
+from ..store import Store
+from .decide import Notice, decide, reminder
+from .render import render
+from .send import send
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,9 @@ def describe_error(error: BaseException) -> str:
 
 
 class Notifier:
-    def __init__(self, settings: Settings, store: AppointmentStore | None = None):
+    def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
-        self.store = store or AppointmentStore(dynamodb_client(settings), settings.table_name)
+        self.store = store or Store(settings)
 
     def deliver(self, notice: Notice) -> bool:
         """Send one notice unless it was sent already; True if this call sent it."""
@@ -66,7 +68,7 @@ class Notifier:
             return False  # nobody to send it to (no staff address configured)
         now = clock.utcnow()
         expires_at = int((now + timedelta(days=DEDUP_DAYS)).timestamp())
-        if not self.store.record_notification(notice.dedup_key, expires_at, clock.iso_timestamp()):
+        if not self.store.claims.claim(notice.dedup_key, expires_at, clock.iso_timestamp()):
             log.info("email %s for %s already sent; skipped", notice.kind, notice.appointment_id)
             return False
         try:
@@ -79,7 +81,7 @@ class Notifier:
                 describe_error(error),
             )
             try:
-                self.store.forget_notification(notice.dedup_key)
+                self.store.claims.release(notice.dedup_key)
             except Exception as cleanup_error:
                 log.error(
                     "could not release claim for %s %s: %s",
@@ -118,7 +120,7 @@ class Notifier:
             (now + timedelta(hours=self.settings.reminder_hours_before)).astimezone(tz)
         )
         counts = {"sent": 0, "skipped": 0, "failed": 0}
-        for item in self.store.list_accepted_between(after, until):
+        for item in self.store.appointments.list_accepted_between(after, until):
             notice = reminder(item)
             if notice is None:
                 counts["skipped"] += 1
@@ -131,13 +133,13 @@ class Notifier:
         return counts
 
 
-# -- in-process path --------------------------------------------------------------------
+# The in-process path.
 def process_change(settings: Settings, old: dict | None, new: dict | None) -> int:
     """Notify about one committed change; the number of emails sent."""
     return Notifier(settings).process(old, new)
 
 
-# -- Lambda handlers --------------------------------------------------------------------
+# The Lambda handlers.
 _notifier: Notifier | None = None
 
 

@@ -1,0 +1,138 @@
+"""Availability: the open times patients can book. List them (through the cache), create
+them, remove them; and the helpers that name, parse and group times and days.
+
+An open time is an AVAILABLE item of the table (a "slot"). Booking one is the business of
+`bookings.py`; this module never writes patient data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from itertools import groupby
+from typing import Any
+
+from . import clock
+from .cache import SlotCache
+from .settings import Settings
+from .store import Store
+from .store.appointments import AVAILABLE, public_slot, slot_start
+
+DEFAULT_TIMES = (
+    "09:00,09:30,10:00,10:30,11:00,11:30,13:00,13:30,14:00,14:30,15:00,15:30,16:00,16:30"
+)
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def slot_id(day: date, time: str) -> str:
+    """Deterministic id for a populated slot, so populating twice creates nothing new."""
+    return f"{day:%Y%m%d}-{time.replace(':', '')}"
+
+
+def has_started(slot: dict[str, Any], now_slot: str) -> bool:
+    """Whether a slot or booking has started by `now_slot` (a public slot has no
+    `slotStart`, so it is derived from the date and time)."""
+    start = slot.get("slotStart") or slot_start(slot["appointmentDate"], slot["appointmentTime"])
+    return start <= now_slot
+
+
+def parse_times(raw: str) -> list[str]:
+    """ "09:00, 09:30" -> ["09:00", "09:30"] (sorted, unique); ValueError if any is not HH:MM."""
+    times = sorted({part.strip() for part in raw.split(",") if part.strip()})
+    bad = [t for t in times if not _TIME.match(t)]
+    if bad or not times:
+        raise ValueError(f"times must be HH:MM (24h), comma separated; got {raw!r}")
+    return times
+
+
+def upcoming_days(start: date, count: int, skip_weekends: bool) -> list[date]:
+    days = [start + timedelta(days=offset) for offset in range(count)]
+    if skip_weekends:
+        days = [day for day in days if day.weekday() < 5]
+    return days
+
+
+def group_by_day(slots: list[dict]) -> list[tuple[date, list[dict]]]:
+    """Slots in start order -> [(day, that day's slots)], for pages that list by day."""
+    return [
+        (date.fromisoformat(day), list(day_slots))
+        for day, day_slots in groupby(slots, key=lambda slot: slot["appointmentDate"])
+    ]
+
+
+class Availability:
+    def __init__(self, settings: Settings, store: Store, cache: SlotCache):
+        self.settings = settings
+        self.store = store
+        self.cache = cache
+
+    def now_slot(self) -> str:
+        return clock.now_slot(self.settings.tz)
+
+    def today(self) -> date:
+        return clock.today(self.settings.tz)
+
+    # -- reads ---------------------------------------------------------------------------
+    def list_open(
+        self, start: date | None = None, end: date | None = None
+    ) -> tuple[list[dict[str, str]], str]:
+        """Future AVAILABLE slots in [start, end] (clinic-local days); (slots, cache outcome)."""
+        now = self.now_slot()
+        first_day = max(start or self.today(), self.today())
+        window = f"{first_day.isoformat()}|{end.isoformat() if end else ''}"
+        outcome, slots, epoch = self.cache.get(window)
+        if slots is None:
+            slots = self.read_open(start, end)
+            self.cache.fill(window, slots, epoch)
+        # A cached list may have aged by up to the TTL: drop slots that began since.
+        slots = [slot for slot in slots if not has_started(slot, now)]
+        return slots, outcome
+
+    def read_open(self, start: date | None, end: date | None) -> list[dict[str, str]]:
+        """Future AVAILABLE slots in [start, end], straight from the table (no cache):
+        what staff see, and what fills the cache."""
+        first_day = max(start or self.today(), self.today())
+        after = max(f"{first_day.isoformat()}T00:00", self.now_slot())
+        until = f"{end.isoformat()}T23:59" if end else None
+        return self.store.appointments.list_available(after, until)
+
+    def get_slot(self, appointment_id: str) -> dict[str, str]:
+        """The public view of a slot or booking (never patient data)."""
+        return public_slot(self.store.appointments.existing(appointment_id))
+
+    def is_bookable(self, slot: dict[str, str]) -> bool:
+        return slot["status"] == AVAILABLE and not has_started(slot, self.now_slot())
+
+    # -- writes --------------------------------------------------------------------------
+    def create(
+        self,
+        days: Iterable[date],
+        times: Iterable[str],
+        on_progress: Callable[[], None] | None = None,
+    ) -> tuple[int, int]:
+        """Create AVAILABLE slots for each day x time still in the future; (created, existing)."""
+        now = self.now_slot()
+        created = existing = 0
+        for day in days:
+            for time in times:
+                if slot_start(day.isoformat(), time) > now:
+                    stamp = clock.iso_timestamp()
+                    if self.store.appointments.put_slot(
+                        slot_id(day, time), day.isoformat(), time, stamp
+                    ):
+                        created += 1
+                    else:
+                        existing += 1
+                if on_progress:
+                    on_progress()
+        if created:
+            self.cache.invalidate()
+        return created, existing
+
+    def remove(self, appointment_id: str) -> dict[str, Any]:
+        """Delete an AVAILABLE slot; a slot booked meanwhile raises ConflictingChange."""
+        try:
+            return self.store.appointments.delete_available(appointment_id)
+        finally:
+            self.cache.invalidate()

@@ -1,0 +1,43 @@
+"""HTTP plumbing Flask leaves to the app: a request class and a URL converter.
+
+- `ClinicRequest` decodes query strings that are not valid UTF-8 without failing.
+- `AppointmentIdConverter` (`<appointment_id:...>` in routes) matches only ids of a length
+  the table can hold, so an overlong id is a plain 404 before any view runs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec error handler)
+from flask import Flask, Request
+from werkzeug.routing import UnicodeConverter
+from werkzeug.utils import cached_property
+
+APPOINTMENT_ID_MAX = 64
+
+
+class ClinicRequest(Request):
+    """Werkzeug decodes raw (not percent-encoded) query bytes as strict UTF-8 and fails
+    with a 500 on anything else; here invalid bytes stay percent-encoded instead, as
+    werkzeug already does for percent-encoded ones and for form bodies."""
+
+    @cached_property
+    def args(self):
+        return self.parameter_storage_class(
+            parse_qsl(
+                self.query_string.decode(errors="werkzeug.url_quote"),
+                keep_blank_values=True,
+                errors="werkzeug.url_quote",
+            )
+        )
+
+
+class AppointmentIdConverter(UnicodeConverter):
+    def __init__(self, url_map):
+        super().__init__(url_map, minlength=1, maxlength=APPOINTMENT_ID_MAX)
+
+
+def register_http(app: Flask) -> None:
+    app.request_class = ClinicRequest
+    app.url_map.converters["appointment_id"] = AppointmentIdConverter

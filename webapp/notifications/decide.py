@@ -1,0 +1,87 @@
+"""Deciding: which emails a status change means.
+
+`decide(old, new)` is a pure function of a change's two item images (the DynamoDB
+stream's OldImage/NewImage, or the same pair handed over in-process): it returns the
+notices the change calls for and nothing else. `reminder(item)` is the notice a
+scheduled run sends before an accepted appointment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..store.appointments import ACCEPTED, AVAILABLE, CANCELLED, DECLINED, PENDING
+
+# Kinds of email. The kind is part of the de-duplication key, so never rename one.
+RECEIVED = "request-received"
+STAFF_NEW_REQUEST = "staff-new-request"
+ACCEPTED_KIND = "accepted"
+DECLINED_KIND = "declined"
+CANCELLED_KIND = "cancelled"
+REMINDER = "reminder"
+KINDS = (RECEIVED, STAFF_NEW_REQUEST, ACCEPTED_KIND, DECLINED_KIND, CANCELLED_KIND, REMINDER)
+
+Image = dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One email to send about one booking request (an item image)."""
+
+    kind: str
+    item: dict[str, Any]
+    # A cancellation of an accepted appointment also withdraws its calendar event.
+    withdraws_event: bool = False
+
+    @property
+    def appointment_id(self) -> str:
+        return self.item["appointmentId"]
+
+    @property
+    def dedup_key(self) -> str:
+        """Identifies this email for this booking request: sent at most once."""
+        return f"notification#{self.appointment_id}#{self.item['requestedAt']}#{self.kind}"
+
+
+def _is_booking(image: Image) -> bool:
+    return bool(
+        image
+        and image.get("appointmentId")
+        and image.get("requestedAt")
+        and image.get("patientEmail")
+        and image.get("slotStart")
+    )
+
+
+def decide(old: Image, new: Image) -> list[Notice]:
+    """The emails a change from `old` to `new` means; [] for anything else.
+
+    Decided from the two images alone, so a duplicate or late stream record can only
+    repeat (and be de-duplicated) what its own change meant: "accepted" is only ever
+    sent for a change whose new image is ACCEPTED, and so on.
+    """
+    if not _is_booking(new):
+        return []  # removals, AVAILABLE slots, de-dup records, other records
+    old_status = old.get("status") if old else None
+    new_status = new.get("status")
+    same_request = bool(old) and old.get("requestedAt") == new.get("requestedAt")
+
+    if new_status == PENDING and old_status in (None, AVAILABLE):
+        return [Notice(RECEIVED, new), Notice(STAFF_NEW_REQUEST, new)]
+    if not same_request:
+        return []
+    if old_status == PENDING and new_status == ACCEPTED:
+        return [Notice(ACCEPTED_KIND, new)]
+    if old_status == PENDING and new_status == DECLINED:
+        return [Notice(DECLINED_KIND, new)]
+    if old_status in (PENDING, ACCEPTED) and new_status == CANCELLED:
+        return [Notice(CANCELLED_KIND, new, withdraws_event=old_status == ACCEPTED)]
+    return []
+
+
+def reminder(item: dict[str, Any]) -> Notice | None:
+    """The reminder for an ACCEPTED appointment, or None if the item isn't one."""
+    if item.get("status") != ACCEPTED or not _is_booking(item):
+        return None
+    return Notice(REMINDER, item)

@@ -1,0 +1,175 @@
+"""Rendering: the email for a notice, from the templates in templates/email/.
+
+Plain text and HTML parts, and an `.ics` file for accepted appointments (or its
+cancellation). The notifier runs without Flask, so it has its own Jinja environment,
+built on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import clock
+from ..manage_links import make_token
+from ..settings import Settings
+from .decide import (
+    ACCEPTED_KIND,
+    CANCELLED_KIND,
+    DECLINED_KIND,
+    RECEIVED,
+    REMINDER,
+    STAFF_NEW_REQUEST,
+    Notice,
+)
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "email"
+
+_SUBJECTS = {
+    RECEIVED: "{clinic}: we received your appointment request for {when}",
+    STAFF_NEW_REQUEST: "New appointment request waiting: {when}",
+    ACCEPTED_KIND: "{clinic}: your appointment on {when} is confirmed",
+    DECLINED_KIND: "{clinic}: we could not confirm your appointment request for {when}",
+    CANCELLED_KIND: "{clinic}: your appointment on {when} is cancelled",
+    REMINDER: "Reminder: your appointment at {clinic} on {when}",
+}
+
+_env = None
+_env_lock = threading.Lock()
+
+
+def _templates():
+    global _env
+    if _env is None:
+        with _env_lock:
+            if _env is None:
+                from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+                _env = Environment(
+                    loader=FileSystemLoader(str(TEMPLATES)),
+                    autoescape=select_autoescape(
+                        enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+                    ),
+                    undefined=StrictUndefined,
+                    keep_trailing_newline=True,
+                    trim_blocks=True,
+                    lstrip_blocks=True,
+                )
+    return _env
+
+
+def site_domain(settings: Settings) -> str:
+    return urlsplit(settings.public_base_url).hostname or "localhost"
+
+
+def calendar_uid(settings: Settings, item: dict[str, Any]) -> str:
+    """Stable per booking request, so a later update or cancellation replaces the event."""
+    return f"{item['appointmentId']}-{item['requestedAt']}@{site_domain(settings)}"
+
+
+def slot_start(settings: Settings, item: dict[str, Any]) -> datetime:
+    """The appointment's start as an aware datetime in the clinic's time zone."""
+    return datetime.fromisoformat(item["slotStart"]).replace(tzinfo=settings.tz)
+
+
+def calendar_file(settings: Settings, item: dict[str, Any], cancel: bool = False) -> bytes:
+    """An iCalendar invitation (or its cancellation) for an accepted appointment."""
+    from icalendar import Calendar, Event, vCalAddress
+
+    start = slot_start(settings, item)
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{site_domain(settings)}//Clinic appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancel else "REQUEST")
+
+    event = Event()
+    event.add("uid", calendar_uid(settings, item))
+    # Calendar clients replace an event with the same UID and a higher SEQUENCE.
+    event.add("sequence", 1 if cancel else 0)
+    event.add("dtstamp", clock.utcnow())
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=settings.appointment_minutes))
+    event.add("summary", f"Appointment at {settings.clinic_name}")
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{settings.mail_from}")
+    organizer.params["cn"] = settings.clinic_name
+    event.add("organizer", organizer)
+    event.add(
+        "attendee",
+        f"mailto:{item['patientEmail']}",
+        parameters={"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED", "RSVP": "FALSE"},
+    )
+    if not cancel:
+        event.add("url", manage_url(settings, item))
+    calendar.add_component(event)
+    calendar.add_missing_timezones(
+        first_date=start.date() - timedelta(days=7), last_date=start.date() + timedelta(days=7)
+    )
+    return calendar.to_ical()
+
+
+def manage_url(settings: Settings, item: dict[str, Any]) -> str:
+    return f"{settings.public_base_url}/manage/{make_token(settings, item)}"
+
+
+def recipient(settings: Settings, notice: Notice) -> str | None:
+    if notice.kind == STAFF_NEW_REQUEST:
+        return settings.staff_notify_email
+    return notice.item["patientEmail"]
+
+
+def render(settings: Settings, notice: Notice) -> EmailMessage | None:
+    """The email for a notice; None when it has nobody to go to (no staff address)."""
+    to = recipient(settings, notice)
+    if not to:
+        return None
+    item = notice.item
+    when = f"{clock.long_date(item['appointmentDate'])} at {item['appointmentTime']}"
+    context = {
+        "kind": notice.kind,
+        "clinic_name": settings.clinic_name,
+        "timezone": settings.clinic_timezone,
+        "when": when,
+        "patient_name": item.get("patientName", ""),
+        "patient_email": item["patientEmail"],
+        "notes": item.get("notes", ""),
+        "reason": item.get("decisionReason", ""),
+        "cancelled_by": item.get("cancelledBy", ""),
+        "minutes": settings.appointment_minutes,
+        "manage_url": manage_url(settings, item),
+        "book_url": f"{settings.public_base_url}/",
+        "staff_url": f"{settings.public_base_url}/staff/",
+        "calendar_attached": notice.kind == ACCEPTED_KIND,
+        "withdraws_event": notice.withdraws_event,
+    }
+    env = _templates()
+    text = env.get_template(f"{notice.kind}.txt").render(context)
+    html = env.get_template(f"{notice.kind}.html").render(context)
+
+    message = EmailMessage()
+    message["Subject"] = _SUBJECTS[notice.kind].format(clinic=settings.clinic_name, when=when)
+    message["From"] = Address(settings.clinic_name, addr_spec=settings.mail_from)
+    message["To"] = to
+    if notice.kind != STAFF_NEW_REQUEST and settings.staff_notify_email:
+        message["Reply-To"] = settings.staff_notify_email
+    message["Date"] = format_datetime(clock.utcnow())
+    message["Message-ID"] = make_msgid(domain=site_domain(settings))
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+
+    if notice.kind == ACCEPTED_KIND or notice.withdraws_event:
+        cancel = notice.withdraws_event
+        message.add_attachment(
+            calendar_file(settings, item, cancel=cancel).decode("utf-8"),
+            subtype="calendar",
+            filename="appointment.ics",
+            params={"method": "CANCEL" if cancel else "REQUEST"},
+        )
+    return message

@@ -1,0 +1,26 @@
+"""Clinic staff: review bookings, accept or decline them, manage availability.
+
+Two blueprints, both refusing anyone not signed in:
+- `views.bp` (/staff/...): the pages, with a signed session cookie and CSRF on every form;
+- `api.bp` (/api/staff/...): JSON for scripts, HTTP Basic on every request, CSRF-exempt.
+`auth.py` holds the accounts, sign-in and the session; `forms.py` the pages' forms.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from ..settings import Settings
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    from ..extensions import csrf
+    from . import api, auth, views
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=settings.staff_session_minutes)
+    csrf.exempt(api.bp)  # HTTP Basic + JSON bodies only, never the session cookie
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.cli.add_command(auth.create_staff_command)

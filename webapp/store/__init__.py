@@ -1,0 +1,49 @@
+"""The data layer: every read and write of the Appointments table; views never touch boto3.
+
+One table holds four kinds of record, each with a module of its own over the shared
+table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
+(`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`).
+Every error this layer raises is in `errors.py`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from ..settings import Settings
+from .appointments import Appointments
+from .claims import NotificationClaims
+from .health import ping
+from .staff import StaffAccounts
+from .table import Table, dynamodb_client
+
+
+class Store:
+    """The table and its record kinds. Nothing connects until a record is first used.
+
+    `client`: a DynamoDB client to use instead of the process's shared one (tools that
+    hold credentials of their own)."""
+
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
+        self._client = client
+
+    @cached_property
+    def table(self) -> Table:
+        client = self._client or dynamodb_client(self.settings)
+        return Table(client, self.settings.table_name)
+
+    @cached_property
+    def appointments(self) -> Appointments:
+        return Appointments(self.table)
+
+    @cached_property
+    def staff(self) -> StaffAccounts:
+        return StaffAccounts(self.table)
+
+    @cached_property
+    def claims(self) -> NotificationClaims:
+        return NotificationClaims(self.table)
+
+    def ping(self) -> None:
+        ping(self.table)

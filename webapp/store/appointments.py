@@ -1,0 +1,315 @@
+"""Slots and bookings: the items of the Appointments table that carry a `status`.
+
+- A slot is an AVAILABLE item; booking it turns the same item into a PENDING request
+  with the patient's details, which staff then accept or decline (or either side cancels).
+- A global secondary index on (`status`, `slotStart`) lets the listing Query only the
+  AVAILABLE slots of a window, so its cost follows the slots returned, not the table's
+  ever-growing history. `slotStart` is the local start as `YYYY-MM-DDTHH:MM`, which sorts
+  like time.
+- Every state change is a single conditional write: the condition, not a prior read,
+  decides whether it happens, so concurrent requests can never both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import (
+    AppointmentNotFound,
+    Conflict,
+    ConflictingChange,
+    SlotUnavailable,
+    Unavailable,
+)
+from .table import EMAIL_INDEX, REQUESTED_INDEX, STATUS_INDEX, Table, translate_errors
+
+AVAILABLE = "AVAILABLE"
+PENDING = "PENDING"
+ACCEPTED = "ACCEPTED"
+DECLINED = "DECLINED"
+CANCELLED = "CANCELLED"  # a request withdrawn by the patient or the clinic
+STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED, CANCELLED)
+
+PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "status")
+LAST_SLOT = "9999-12-31T23:59"
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    """Who asks for a time: what the booking form and the JSON API collect."""
+
+    name: str
+    email: str
+    notes: str = ""
+
+    @property
+    def email_key(self) -> str:
+        """The address as the open-request cap counts it (case-insensitive)."""
+        return self.email.strip().lower()
+
+
+def slot_start(day: str, time: str) -> str:
+    """The `slotStart` of a slot on `day` (YYYY-MM-DD) at `time` (HH:MM), clinic-local."""
+    return f"{day}T{time}"
+
+
+def public_slot(item: dict[str, Any]) -> dict[str, str]:
+    """The fields of a slot anyone may see: never patient data."""
+    return {name: item[name] for name in PUBLIC_SLOT_FIELDS}
+
+
+class Appointments:
+    def __init__(self, table: Table):
+        self.table = table
+
+    # -- reads ---------------------------------------------------------------------------
+    def get(self, appointment_id: str) -> dict[str, Any] | None:
+        """The slot or booking with this id; None for no item (or another record kind)."""
+        item = self.table.get(appointment_id)
+        return item if item is not None and "status" in item else None
+
+    def existing(self, appointment_id: str) -> dict[str, Any]:
+        """The slot or booking with this id, or AppointmentNotFound."""
+        item = self.get(appointment_id)
+        if item is None:
+            raise AppointmentNotFound(appointment_id)
+        return item
+
+    def list_available(self, after: str, until: str | None = None) -> list[dict[str, str]]:
+        """AVAILABLE slots starting strictly after `after` and no later than `until`.
+
+        Both bounds are `slotStart` strings. Reads only the index entries of the window.
+        """
+        upper = until or LAST_SLOT
+        if upper <= after:
+            return []
+        slots = self.table.query_all(
+            {
+                "IndexName": STATUS_INDEX,
+                "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":available": {"S": AVAILABLE},
+                    ":lo": {"S": after},
+                    ":hi": {"S": upper},
+                },
+                "ProjectionExpression": "appointmentId, appointmentDate, appointmentTime, "
+                "#status, slotStart",
+            }
+        )
+        # BETWEEN is inclusive; a slot starting this very minute has already begun.
+        slots = [slot for slot in slots if slot["slotStart"] > after]
+        slots.sort(key=lambda slot: (slot["slotStart"], slot["appointmentId"]))
+        return [public_slot(slot) for slot in slots]
+
+    def list_accepted_between(self, after: str, until: str) -> list[dict[str, Any]]:
+        """Full ACCEPTED items with `after` < slotStart <= `until` (for reminders)."""
+        if until <= after:
+            return []
+        items = self.table.query_all(
+            {
+                "IndexName": STATUS_INDEX,
+                "KeyConditionExpression": "#status = :accepted AND slotStart BETWEEN :lo AND :hi",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":accepted": {"S": ACCEPTED},
+                    ":lo": {"S": after},
+                    ":hi": {"S": until},
+                },
+            }
+        )
+        items = [item for item in items if item["slotStart"] > after]
+        items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
+        return items
+
+    def query_status(
+        self,
+        status: str,
+        *,
+        by_request: bool,
+        slot_from: str,
+        slot_to: str,
+        limit: int,
+        start_key: dict | None = None,
+    ) -> tuple[list[dict[str, Any]], dict | None]:
+        """One page of the items in `status` whose slotStart is within the bounds.
+
+        `by_request` orders by `requestedAt` (oldest first) and filters the slot window;
+        otherwise the window is the key condition and items come in slot order. Returns
+        (items, LastEvaluatedKey or None when the status is exhausted).
+        """
+        values = {":status": status, ":lo": slot_from, ":hi": slot_to}
+        params: dict[str, Any] = {
+            "TableName": self.table.name,
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        if by_request:
+            params["IndexName"] = REQUESTED_INDEX
+            params["KeyConditionExpression"] = "#status = :status"
+            params["FilterExpression"] = "slotStart BETWEEN :lo AND :hi"
+        else:
+            params["IndexName"] = STATUS_INDEX
+            params["KeyConditionExpression"] = "#status = :status AND slotStart BETWEEN :lo AND :hi"
+        params["ExpressionAttributeValues"] = self.table.to_item(values)
+        if start_key:
+            params["ExclusiveStartKey"] = start_key
+        items: list[dict[str, Any]] = []
+        last_key = start_key
+        with translate_errors():
+            # A filter can thin a page out; keep reading, but never unboundedly per request.
+            for _ in range(20):
+                params["Limit"] = limit - len(items)
+                response = self.table.client.query(**params)
+                items.extend(self.table.from_item(item) for item in response.get("Items", []))
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key or len(items) >= limit:
+                    break
+                params["ExclusiveStartKey"] = last_key
+        return items, last_key or None
+
+    def count_open_requests(self, email_key: str, now_slot: str) -> int:
+        """PENDING or ACCEPTED requests of this address for times still ahead."""
+        params: dict[str, Any] = {
+            "TableName": self.table.name,
+            "IndexName": EMAIL_INDEX,
+            "KeyConditionExpression": "emailKey = :email AND slotStart > :now",
+            "FilterExpression": "#status IN (:pending, :accepted)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": self.table.to_item(
+                {":email": email_key, ":now": now_slot, ":pending": PENDING, ":accepted": ACCEPTED}
+            ),
+            "Select": "COUNT",
+        }
+        count = 0
+        with translate_errors():
+            while True:
+                response = self.table.client.query(**params)
+                count += response.get("Count", 0)
+                last_key = response.get("LastEvaluatedKey")
+                if not last_key:
+                    return count
+                params["ExclusiveStartKey"] = last_key
+
+    # -- writes --------------------------------------------------------------------------
+    def put_slot(self, appointment_id: str, date: str, time: str, now_iso: str) -> bool:
+        """Create an AVAILABLE slot unless the id exists; True if it was created."""
+        item = {
+            "appointmentId": appointment_id,
+            "appointmentDate": date,
+            "appointmentTime": time,
+            "slotStart": slot_start(date, time),
+            "status": AVAILABLE,
+            "createdAt": now_iso,
+            "updatedAt": now_iso,
+        }
+        return self.table.put_new(item)
+
+    def book(
+        self, appointment_id: str, patient: PatientDetails, now_slot: str, now_iso: str
+    ) -> dict[str, Any]:
+        """AVAILABLE -> PENDING in one conditional write; returns the updated item."""
+        values = {
+            ":available": AVAILABLE,
+            ":pending": PENDING,
+            ":now_slot": now_slot,
+            ":now": now_iso,
+            ":name": patient.name,
+            ":email": patient.email,
+            ":email_key": patient.email_key,
+        }
+        update = (
+            "SET #status = :pending, patientName = :name, patientEmail = :email, "
+            "emailKey = :email_key, requestedAt = :now, updatedAt = :now"
+        )
+        if patient.notes:
+            update += ", notes = :notes"
+            values[":notes"] = patient.notes
+        else:
+            update += " REMOVE notes"
+        response = self.table.conditional(
+            "update_item",
+            Key=self.table.key(appointment_id),
+            UpdateExpression=update,
+            ConditionExpression=(
+                "attribute_exists(appointmentId) AND #status = :available AND slotStart > :now_slot"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=self.table.to_item(values),
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            # The write did not happen; read once to tell the caller why.
+            current = self.existing(appointment_id)
+            if current.get("slotStart", "") <= now_slot:
+                raise SlotUnavailable(Unavailable.PAST)
+            raise SlotUnavailable(Unavailable.TAKEN)
+        return self.table.from_item(response["Attributes"])
+
+    def transition(
+        self,
+        appointment_id: str,
+        allowed: tuple[str, ...],
+        changes: dict[str, Any],
+        *,
+        before_slot: str | None = None,
+        requested_at: str | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply `changes` only while the item is in one of `allowed` statuses.
+
+        Optional guards: the slot starts after `before_slot`; the item is still the request
+        made at `requested_at`. Returns the (old, new) images. Raises AppointmentNotFound,
+        or ConflictingChange with the current item when a guard failed.
+        """
+        names = {"#status": "status"}
+        values: dict[str, Any] = {}
+        allowed_refs = []
+        for number, status in enumerate(allowed):
+            values[f":allowed{number}"] = status
+            allowed_refs.append(f":allowed{number}")
+        condition = f"attribute_exists(appointmentId) AND #status IN ({', '.join(allowed_refs)})"
+        if before_slot is not None:
+            condition += " AND slotStart > :before_slot"
+            values[":before_slot"] = before_slot
+        if requested_at is not None:
+            condition += " AND requestedAt = :requested_at"
+            values[":requested_at"] = requested_at
+        assignments = []
+        for number, (name, value) in enumerate(changes.items()):
+            names[f"#c{number}"] = name
+            values[f":c{number}"] = value
+            assignments.append(f"#c{number} = :c{number}")
+        response = self.table.conditional(
+            "update_item",
+            Key=self.table.key(appointment_id),
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=self.table.to_item(values),
+            ReturnValues="ALL_OLD",
+        )
+        if response is None:
+            current = self.existing(appointment_id)
+            if requested_at is not None and current.get("requestedAt") != requested_at:
+                reason = Conflict.STALE
+            elif current["status"] not in allowed:
+                reason = Conflict.STATUS
+            else:
+                reason = Conflict.PAST
+            raise ConflictingChange(current, reason)
+        old = self.table.from_item(response["Attributes"])
+        return old, {**old, **changes}
+
+    def delete_available(self, appointment_id: str) -> dict[str, Any]:
+        """Delete a slot only while it is AVAILABLE; returns the deleted item."""
+        response = self.table.conditional(
+            "delete_item",
+            Key=self.table.key(appointment_id),
+            ConditionExpression="attribute_exists(appointmentId) AND #status = :available",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":available": {"S": AVAILABLE}},
+            ReturnValues="ALL_OLD",
+        )
+        if response is None:
+            raise ConflictingChange(self.existing(appointment_id), Conflict.STATUS)
+        return self.table.from_item(response["Attributes"])
