@@ -1,9 +1,13 @@
-"""Shared fixtures: moto for DynamoDB, a real Redis for the cache, the app and its clients."""
+"""Shared fixtures: moto for DynamoDB, a real Redis for the cache, the app and its clients.
+
+Fixtures that need a running service mark every test that uses them, directly or through
+another fixture: `redis` (a Redis server, see REDIS_HOST) and `dynalite` (dynalite, run
+with Node.js). `-m "not redis and not dynalite"` selects the tests that need neither.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -22,15 +26,28 @@ import pytest  # noqa: E402
 import redis  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from tests.helpers import (  # noqa: E402
+    REDIS_HOST,
+    REDIS_PORT,
+    STAFF_EMAIL,
+    create_staff,
+    staff_login,
+)
 from webapp import clock, create_app  # noqa: E402
 from webapp.aws import reset_clients  # noqa: E402
 from webapp.extensions import services  # noqa: E402
 from webapp.settings import load_settings  # noqa: E402
 
-REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
-REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
-
 _skipped: list[str] = []
+# Fixture -> the marker of the service it needs (applied to every test that uses it).
+SERVICE_FIXTURES = {"redis_server": "redis", "dynalite_endpoint": "dynalite"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in SERVICE_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 def pytest_runtest_logreport(report):
@@ -154,23 +171,6 @@ def future_slot(add_slot):
     return add_slot(tomorrow, "10:00")
 
 
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
-def booking_json(appointment_id: str, **overrides):
-    body = {
-        "appointmentId": appointment_id,
-        "patientName": "Ada Lovelace",
-        "patientEmail": "ada@example.com",
-        "notes": "First visit",
-    }
-    body.update(overrides)
-    return body
-
-
 @pytest.fixture(scope="session")
 def dynalite_endpoint():
     """A real DynamoDB-compatible server (atomic conditional writes, unlike moto)."""
@@ -222,17 +222,6 @@ def lambda_app(monkeypatch, make_app):
 
 # -- staff --------------------------------------------------------------------------------
 
-STAFF_EMAIL = "reception@clinic.example"
-STAFF_PASSWORD = "correct horse battery staple"
-
-
-def create_staff(app, email=STAFF_EMAIL, password=STAFF_PASSWORD):
-    result = app.test_cli_runner().invoke(
-        args=["create-staff", email, "--password-stdin"], input=password + "\n"
-    )
-    assert result.exit_code == 0, result.output
-    return result
-
 
 @pytest.fixture
 def staff_account(app):
@@ -240,23 +229,11 @@ def staff_account(app):
     return STAFF_EMAIL
 
 
-def staff_login(client, email=STAFF_EMAIL, password=STAFF_PASSWORD, **kwargs):
-    page = client.get("/staff/login", **kwargs)
-    data = {"csrf_token": csrf_token(page.text), "email": email, "password": password}
-    return client.post("/staff/login", data=data, **kwargs)
-
-
 @pytest.fixture
 def staff_client(app, staff_account):
     staff = app.test_client()
     assert staff_login(staff).status_code == 303
     return staff
-
-
-def page_token(client, path: str) -> str:
-    """The CSRF token of the session behind `client`, from any page with a form."""
-    response = client.get(path)
-    return csrf_token(response.text)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
-from tests.conftest import booking_json
+from tests.helpers import booking_json
 from webapp.extensions import services
 
 MAIL_FROM = "bookings@clinic.example"

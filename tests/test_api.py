@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import booking_json
+from tests.helpers import booking_json
 from webapp.extensions import services
 
 MELBOURNE_TODAY = "2030-06-03"  # the `now` fixture: 10:00 local

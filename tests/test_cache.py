@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import REDIS_HOST, REDIS_PORT, booking_json
+from tests.helpers import REDIS_HOST, REDIS_PORT, booking_json
 from tests.tcp_proxy import TcpProxy
 from webapp.cache import BYPASS, HIT, MISS, SlotCache
 from webapp.extensions import services

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from localdev.services import free_port
-from tests.conftest import REDIS_HOST, REDIS_PORT
+from tests.helpers import REDIS_HOST, REDIS_PORT
 from tests.lambda_events import rest_event
 
 ROOT = Path(__file__).resolve().parent.parent

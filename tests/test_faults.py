@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localdev.services import free_port
-from tests.conftest import booking_json, csrf_token
+from tests.helpers import booking_json, csrf_token
 from webapp import create_app
 from webapp.extensions import services
 

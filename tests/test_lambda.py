@@ -7,7 +7,7 @@ import json
 import pytest
 import serverless_wsgi
 
-from tests.conftest import booking_json
+from tests.helpers import booking_json
 from tests.lambda_events import FakeContext, header, http_event, json_body, rest_event
 
 EVENTS = {"rest-v1": rest_event, "http-v2": http_event}

@@ -7,7 +7,7 @@ import logging
 import pytest
 from itsdangerous import TimestampSigner
 
-from tests.conftest import booking_json, csrf_token
+from tests.helpers import booking_json, csrf_token
 from webapp import manage_links
 from webapp.bookings import replacement_id
 from webapp.extensions import services

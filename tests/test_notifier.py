@@ -13,7 +13,7 @@ from email.policy import default as default_policy
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import booking_json
+from tests.helpers import booking_json
 from tests.notification_helpers import (
     STAFF,
     FakeContext,
@@ -38,9 +38,7 @@ def kinds_sent() -> list[tuple[str, str]]:
 
 def dedup_record(app, item, kind):
     store = services(app).store
-    return store.table.get(
-        f"notification#{item['appointmentId']}#{item['requestedAt']}#{kind}"
-    )
+    return store.table.get(f"notification#{item['appointmentId']}#{item['requestedAt']}#{kind}")
 
 
 def fail_sends_to(address: str):

@@ -11,7 +11,7 @@ import serverless_wsgi
 from botocore.exceptions import ClientError
 
 from localdev.services import free_port
-from tests.conftest import booking_json
+from tests.helpers import booking_json
 from webapp import observability
 from webapp.extensions import services
 from webapp.settings import ConfigError, load_settings
@@ -77,7 +77,7 @@ def test_booking_page_never_logs_patient_data(make_app, capsys, now):
     app = make_app()
     services(app).store.appointments.put_slot("20300604-0900", "2030-06-04", "09:00", "t")
     client = app.test_client()
-    from tests.conftest import csrf_token
+    from tests.helpers import csrf_token
 
     token = csrf_token(client.get("/book/20300604-0900").get_data(as_text=True))
     capsys.readouterr()
@@ -297,3 +297,26 @@ def test_stream_handler_lines_carry_the_lambda_request_id(monkeypatch, capsys, a
     [line] = [e for e in entries if e["logger"] == "webapp.notifications.worker"]
     assert line["aws_request_id"] == "stream-invocation-1"
     assert line["level"] == "ERROR"
+
+
+def test_local_logs_are_one_readable_line_per_request(make_app, capsys):
+    app = make_app(APP_ENV="local")
+    try:
+        app.test_client().get("/appointment-slot?from=not-a-date")
+        err = capsys.readouterr().err
+    finally:
+        observability.configure_logging("INFO")  # the rest of the suite reads JSON
+    [line] = [line for line in err.splitlines() if "/appointment-slot" in line]
+    assert not line.startswith("{") and "\x1b" not in line
+    assert "GET /appointment-slot 400" in line
+    assert "not-a-date" not in line  # never the query string
+
+
+def test_coloured_development_server_lines_are_dropped_too():
+    # Werkzeug colours the lines of non-200 answers; the manage token must go all the same.
+    coloured = (
+        '127.0.0.1 - - [26/Nov/2026 10:00:00] "\x1b[33mPOST /manage/abc.def/cancel HTTP/1.1'
+        '\x1b[0m" 303 -'
+    )
+    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, coloured, None, None)
+    assert observability.DropDevServerAccessLines().filter(record) is False

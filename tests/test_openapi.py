@@ -8,7 +8,7 @@ import re
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from tests.conftest import booking_json
+from tests.helpers import booking_json
 from webapp.apidoc import SpecError, build_spec, openapi_spec
 from webapp.errors import API_PATH_PREFIXES, OPS_PATHS
 from webapp.extensions import services

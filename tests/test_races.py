@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import booking_json, create_staff, csrf_token, page_token, staff_login
+from tests.helpers import booking_json, create_staff, csrf_token, page_token, staff_login
 from webapp import manage_links
 from webapp.bookings import replacement_id
 from webapp.extensions import services

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     STAFF_EMAIL,
     STAFF_PASSWORD,
     create_staff,

@@ -123,9 +123,8 @@ _MARK = "_clinic_json_logging"
 def configure_logging(
     level: str = "INFO", root: logging.Logger | None = None, readable: bool = False
 ) -> None:
-    """Install our logging on the root logger once; later calls only change the level.
-
-    `readable`: one plain line per record (local development) instead of JSON.
+    """Install our logging on the root logger once; later calls only change the level and
+    the format. `readable`: one plain line per record (local development) instead of JSON.
 
     On AWS Lambda the runtime has already put its own handler on the root logger (it
     writes to the function's log stream): that handler gets our formatter instead of a
@@ -140,8 +139,11 @@ def configure_logging(
             ours = [_StderrHandler()]
             root.addHandler(ours[0])
         for handler in ours:
-            handler.setFormatter(ReadableFormatter() if readable else JsonFormatter())
             setattr(handler, _MARK, True)
+    formatter_class = ReadableFormatter if readable else JsonFormatter
+    for handler in ours:
+        if not isinstance(handler.formatter, formatter_class):
+            handler.setFormatter(formatter_class())
     root.setLevel(level)
     numeric = logging.getLevelName(level)
     for name in _PAYLOAD_LOGGERS:

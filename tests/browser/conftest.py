@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from localdev.services import ROOT, free_port, start_dynalite, wait_for_port
-from tests.conftest import REDIS_HOST, REDIS_PORT
+from tests.helpers import REDIS_HOST, REDIS_PORT
 from webapp import clock
 from webapp.extensions import Services, build_services
 from webapp.settings import load_settings
@@ -78,20 +78,20 @@ class LiveApp:
 
     url: str
     env: dict[str, str]
-    service: Services
+    services: Services
     outbox_dir: Path
     _days: Iterator[int] = field(default_factory=lambda: itertools.count(40))
 
     def new_day(self) -> date:
         """A future day no other test uses (populate-slots fills only the next week)."""
-        return self.service.availability.today() + timedelta(days=next(self._days))
+        return self.services.availability.today() + timedelta(days=next(self._days))
 
     def add_slot(self, day: date, time: str) -> str:
         appointment_id = f"browser-{day:%Y%m%d}-{time.replace(':', '')}"
-        assert self.service.store.appointments.put_slot(
+        assert self.services.store.appointments.put_slot(
             appointment_id, day.isoformat(), time, clock.iso_timestamp()
         ), f"slot {appointment_id} already exists"
-        self.service.cache.invalidate()
+        self.services.cache.invalidate()
         return appointment_id
 
     def flask(self, *args: str, input: str | None = None) -> str:
@@ -99,7 +99,7 @@ class LiveApp:
         return flask_command(self.env, *args, input=input)
 
     def item(self, appointment_id: str) -> dict:
-        item = self.service.store.appointments.get(appointment_id)
+        item = self.services.store.appointments.get(appointment_id)
         assert item is not None, f"no item {appointment_id}"
         return item
 
@@ -119,13 +119,13 @@ class LiveApp:
     @functools.cached_property
     def bookings(self):
         """The booking lifecycle (decide, cancel) against the live table, for set-up."""
-        return self.service.bookings
+        return self.services.bookings
 
     def manage_url(self, appointment_id: str) -> str:
         """The patient's private link to a booking, as the app makes it."""
         from webapp.notifications.render import manage_url
 
-        return manage_url(self.service.settings, self.item(appointment_id))
+        return manage_url(self.services.settings, self.item(appointment_id))
 
     def emails(self, kind: str, appointment_id: str) -> list[EmailMessage]:
         """The outbox's emails of one kind (e.g. "accepted") about one booking."""
@@ -254,8 +254,8 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
             server.kill()
             pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
         settings = load_settings(env)
-        service = build_services(settings)
-        yield LiveApp(url=url, env=env, service=service, outbox_dir=tmp / "outbox")
+        services = build_services(settings)
+        yield LiveApp(url=url, env=env, services=services, outbox_dir=tmp / "outbox")
     finally:
         if server is not None:
             server.terminate()

@@ -81,7 +81,7 @@ def _confirmation(page: Page, live: LiveApp) -> None:
 def _slot_taken(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "10:00")
     BookingForm(page, live.url).open(slot).fill("Ada", "ada@example.com")
-    live.service.book(slot, _someone_else())
+    live.services.bookings.book(slot, _someone_else())
     BookingForm(page, live.url).submit_button.click()
     expect(taken_heading(page)).to_be_visible()
 
@@ -89,14 +89,14 @@ def _slot_taken(page: Page, live: LiveApp) -> None:
 @main_page("manage-pending")
 def _manage_pending(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "10:00")
-    live.service.book(slot, _someone_else())
+    live.services.bookings.book(slot, _someone_else())
     ManagePage(page).open(live.manage_url(slot))
 
 
 @main_page("manage-declined")
 def _manage_declined(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "10:00")
-    live.service.book(slot, _someone_else())
+    live.services.bookings.book(slot, _someone_else())
     live.bookings.decline(slot, live.staff[0], "The doctor is away that day. Sorry!")
     ManagePage(page).open(live.manage_url(slot))
     expect(page.get_by_text("The doctor is away that day.")).to_be_visible()
@@ -105,7 +105,7 @@ def _manage_declined(page: Page, live: LiveApp) -> None:
 @main_page("cancel-confirmation")
 def _cancel_confirmation(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "10:00")
-    live.service.book(slot, _someone_else())
+    live.services.bookings.book(slot, _someone_else())
     ManagePage(page).open(live.manage_url(slot)).start_cancel()
 
 
@@ -123,14 +123,14 @@ def _staff_login_failed(page: Page, live: LiveApp) -> None:
 
 @main_page("staff-dashboard")
 def _staff_dashboard(page: Page, live: LiveApp) -> None:
-    live.service.book(live.add_slot(live.new_day(), "10:00"), _someone_else())
+    live.services.bookings.book(live.add_slot(live.new_day(), "10:00"), _someone_else())
     expect(_signed_in(page, live).rows.first).to_be_visible()
 
 
 @main_page("staff-appointment")
 def _staff_appointment(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "10:00")
-    live.service.book(slot, _someone_else())
+    live.services.bookings.book(slot, _someone_else())
     _signed_in(page, live)
     StaffAppointment(page, live.url).open(slot)
 
@@ -151,9 +151,7 @@ def _not_found(page: Page, live: LiveApp) -> None:
 def _someone_else():
     from webapp.store.appointments import PatientDetails
 
-    return PatientDetails(
-        patient_name="Grace Hopper", patient_email=patient_email("grace"), notes="Back pain"
-    )
+    return PatientDetails(name="Grace Hopper", email=patient_email("grace"), notes="Back pain")
 
 
 def _signed_in(page: Page, live: LiveApp) -> Dashboard:
