@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -145,8 +146,30 @@ def test_fill_is_discarded_when_invalidated_meanwhile(make_settings, redis_serve
     outcome, slots, epoch = cache.get("w")
     assert (outcome, slots) == (MISS, None)
     cache.invalidate()  # a booking lands while the reader queries DynamoDB
-    cache.fill("w", [{"appointmentId": "stale"}], epoch)
+    cache.fill("w", '[{"appointmentId":"stale"}]', 0, epoch)
     assert cache.get("w")[0] == MISS
     outcome, _, fresh_epoch = cache.get("w")
-    cache.fill("w", [{"appointmentId": "fresh"}], fresh_epoch)
-    assert cache.get("w")[:2] == (HIT, [{"appointmentId": "fresh"}])
+    cache.fill("w", '[{"appointmentId":"fresh"}]', 0, fresh_epoch)
+    assert cache.get("w")[:2] == (HIT, '[{"appointmentId":"fresh"}]')
+
+
+def test_a_cached_list_is_not_served_once_its_first_slot_starts(client, now, add_slot, monkeypatch):
+    add_slot("2030-06-03", "11:00")  # the frozen clock says 10:00 in Melbourne
+    add_slot("2030-06-03", "12:00")
+    assert client.get("/appointment-slot").headers["X-Cache"] == MISS
+    assert client.get("/appointment-slot").headers["X-Cache"] == HIT
+    # 11:00 arrives within the TTL: the cached body would offer a slot that has begun.
+    from webapp import clock
+
+    monkeypatch.setattr(clock, "utcnow", lambda: now + timedelta(hours=1))
+    listing = client.get("/appointment-slot")
+    assert listing.headers["X-Cache"] == MISS
+    assert _ids(listing) == ["20300603-1200"]
+
+
+def test_a_hit_serves_the_stored_body_as_it_is(client, now, add_slot):
+    add_slot("2030-06-04", "09:00")
+    miss = client.get("/appointment-slot")
+    hit = client.get("/appointment-slot")
+    assert hit.headers["X-Cache"] == HIT
+    assert hit.data == miss.data and hit.mimetype == "application/json"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import manage_links
@@ -31,8 +31,8 @@ def refuse_oversized_bodies():
 @bp.get("/appointment-slot")
 def list_slots():
     start, end = parse_window(request.args)
-    slots, outcome = availability().list_open(start, end)
-    response = jsonify(slots)
+    body, outcome = availability().listing(start, end)
+    response = Response(body, mimetype="application/json")
     response.headers["X-Cache"] = outcome
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,9 +7,10 @@ An open time is an AVAILABLE item of the table (a "slot"). Booking one is the bu
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -74,20 +75,32 @@ class Availability:
         return clock.today(self.settings.tz)
 
     # -- reads ---------------------------------------------------------------------------
+    def listing(self, start: date | None = None, end: date | None = None) -> tuple[str, str]:
+        """The JSON array of future AVAILABLE slots in [start, end] (clinic-local days), as
+        the API serves it; (body, cache outcome). A cached body is returned as stored: it
+        is only served until its first slot starts (see cache.py)."""
+        first_day = max(start or self.today(), self.today())
+        window = f"{first_day.isoformat()}|{end.isoformat() if end else ''}"
+        outcome, body, epoch = self.cache.get(window)
+        if body is None:
+            slots = self.read_open(start, end)
+            body = json.dumps(slots, separators=(",", ":"))
+            self.cache.fill(window, body, self._valid_until(slots), epoch)
+        return body, outcome
+
     def list_open(
         self, start: date | None = None, end: date | None = None
     ) -> tuple[list[dict[str, str]], str]:
         """Future AVAILABLE slots in [start, end] (clinic-local days); (slots, cache outcome)."""
-        now = self.now_slot()
-        first_day = max(start or self.today(), self.today())
-        window = f"{first_day.isoformat()}|{end.isoformat() if end else ''}"
-        outcome, slots, epoch = self.cache.get(window)
-        if slots is None:
-            slots = self.read_open(start, end)
-            self.cache.fill(window, slots, epoch)
-        # A cached list may have aged by up to the TTL: drop slots that began since.
-        slots = [slot for slot in slots if not has_started(slot, now)]
-        return slots, outcome
+        body, outcome = self.listing(start, end)
+        return json.loads(body), outcome
+
+    def _valid_until(self, slots: list[dict[str, str]]) -> int:
+        """When a list stops being true by itself: its first slot's start (Unix time)."""
+        if not slots:
+            return 0  # nothing can start; the TTL and invalidations bound it
+        first = slot_start(slots[0]["appointmentDate"], slots[0]["appointmentTime"])
+        return int(datetime.fromisoformat(first).replace(tzinfo=self.settings.tz).timestamp())
 
     def read_open(self, start: date | None, end: date | None) -> list[dict[str, str]]:
         """Future AVAILABLE slots in [start, end], straight from the table (no cache):

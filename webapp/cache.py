@@ -1,7 +1,11 @@
 """The Redis cache of available slots. Optional by design: any Redis trouble means BYPASS.
 
-Layout: one hash holds every cached window (field = window, value = JSON list of public
-slot fields, never patient data), so invalidation is a single DEL. An `epoch` counter
+Layout: one hash holds every cached window, so invalidation is a single DEL. A field is a
+window; its value is `<valid until>|<JSON body>`: the listing's response body exactly as
+served (public slot fields only, never patient data), so a hit sends it without decoding
+and re-encoding it, and the Unix time at which its first slot starts. At that moment the
+entry stops being served (a MISS refills it), so a cached list never offers a slot that
+has begun, even within the TTL. An `epoch` counter
 bumped on every invalidation guards against a slow reader writing a list it read before
 the change: the fill only lands if the epoch is still the one seen before reading DynamoDB.
 
@@ -12,16 +16,15 @@ thing when Redis answers again.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from . import clock
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,8 +117,8 @@ class SlotCache:
         pipe.delete(self.slots_key)
         pipe.execute()
 
-    def get(self, window: str) -> tuple[str, list[dict[str, Any]] | None, str | None]:
-        """(outcome, slots or None, epoch token for a later fill)."""
+    def get(self, window: str) -> tuple[str, str | None, str | None]:
+        """(outcome, the cached body or None, epoch token for a later fill)."""
         client = self._redis()
         if client is None:
             return BYPASS, None, None
@@ -129,10 +132,15 @@ class SlotCache:
             self._failed("read", error)
             return BYPASS, None, None
         if cached is not None:
-            return HIT, json.loads(cached), None
+            valid_until, _, body = cached.partition("|")
+            until = int(valid_until) if valid_until.isdigit() else 0  # 0: no slot to start
+            if not until or clock.utcnow().timestamp() < until:
+                return HIT, body, None
         return MISS, None, epoch or "0"
 
-    def fill(self, window: str, slots: list[dict[str, Any]], epoch: str | None) -> None:
+    def fill(self, window: str, body: str, valid_until: int, epoch: str | None) -> None:
+        """Cache `body` for `window` until `valid_until` (Unix time) or the TTL, whichever
+        comes first; nothing if an invalidation happened since `epoch` was read."""
         if epoch is None:
             return
         client = self._redis()
@@ -143,7 +151,7 @@ class SlotCache:
                 self._fill = client.register_script(_FILL_SCRIPT)
             self._fill(
                 keys=[self.slots_key, self.epoch_key],
-                args=[epoch, window, json.dumps(slots, separators=(",", ":")), self.ttl],
+                args=[epoch, window, f"{valid_until}|{body}", self.ttl],
             )
         except (redis.RedisError, OSError) as error:
             self._failed("fill", error)
