@@ -218,7 +218,8 @@ def test_public_base_url_parameter_accepts_only_an_https_origin(template):
 
 
 def test_waf_is_off_by_default_and_fronts_the_whole_site_when_on(resources, template):
-    assert template["Parameters"]["WafRateLimit"]["Default"] == 0
+    # A string, as CloudFormation passes every parameter value (moto compares types).
+    assert template["Parameters"]["WafRateLimit"]["Default"] == "0"
     assert template["Conditions"]["UseWaf"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "WafRateLimit"}, "0"]}]
     }

@@ -134,18 +134,11 @@ def resolved_web_env(resources: dict) -> dict[str, str]:
     return {name: value for name, value in resolved.items() if value is not None}
 
 
-# The zip's WSGI entry is webapp/wsgi.py (`app = create_app()`), which the restructuring
-# of webapp/ adds; until it lands the handler cannot import the app. strict: once the file
-# exists this test must pass.
-PENDING_RESTRUCTURE = pytest.mark.xfail(
-    not (HERE.parents[1] / "webapp" / "wsgi.py").exists(),
-    reason="webapp/wsgi.py (the packaged WSGI entry) arrives with the webapp/ restructuring",
-    strict=True,
-)
-
-
-@PENDING_RESTRUCTURE
 def test_packaged_handler_serves_the_api_in_a_fresh_interpreter(unpacked, resources):
+    assert (HERE.parents[1] / "webapp" / "wsgi.py").exists(), (
+        "webapp/wsgi.py (`app = create_app()`, the packaged WSGI entry) comes with the "
+        "webapp/ restructuring; until it lands the zip's handler cannot import the app"
+    )
     dev_site = sysconfig.get_paths()["purelib"]
     env = {
         "PATH": os.environ.get("PATH", ""),
