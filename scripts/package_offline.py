@@ -28,7 +28,13 @@ ZIP = OUT_DIR / f"{SERVICE}.zip"
 SERVERLESS_BIN = ROOT / "node_modules" / ".bin" / "serverless"
 
 # A change to any of these makes the package stale.
-INPUT_FILES = ("serverless.yml", "requirements.txt", "package.json", "package-lock.json")
+INPUT_FILES = (
+    "serverless.yml",
+    "requirements.txt",
+    "requirements-lambda.txt",
+    "package.json",
+    "package-lock.json",
+)
 INPUT_DIRS = ("webapp", "templates", "static")
 
 # Environment variables that could point the CLI at a real account, or change its output.

@@ -9,21 +9,26 @@ from pathlib import Path
 import pytest
 from redis.crc import key_slot
 
-from webapp.cache import SlotCache
-from webapp.settings import load_settings
-from webapp.store.table import (
+from webapp.appointments import (
     ATTRIBUTE_DEFINITIONS,
     GLOBAL_SECONDARY_INDEXES,
     KEY_SCHEMA,
     STATUS_INDEX,
 )
+from webapp.cache import SlotCache
+from webapp.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {
     "web": "WebLambdaFunction",
     "notifier": "NotifierLambdaFunction",
     "reminders": "RemindersLambdaFunction",
+    "bounces": "BouncesLambdaFunction",
 }
+MAIL_FUNCTIONS = ("notifier", "reminders", "bounces")
+# Settings the template passes that the app reads only after the restructuring lands.
+PENDING_APP_SETTINGS = {"ORIGIN_VERIFY_SECRET", "SES_CONFIGURATION_SET"}
+NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
 def of_type(resources: dict, cfn_type: str) -> dict:
@@ -32,6 +37,26 @@ def of_type(resources: dict, cfn_type: str) -> dict:
 
 def env_of(resources: dict, function: str) -> dict:
     return resources[FUNCTIONS[function]]["Properties"]["Environment"]["Variables"]
+
+
+def when(condition: str, value) -> dict:
+    """A value present only under a condition: Fn::If [condition, value, AWS::NoValue]."""
+    return {"Fn::If": [condition, value, NO_VALUE]}
+
+
+PUBLIC_BASE_URL = {
+    "Fn::If": [
+        "HasPublicBaseUrl",
+        {"Ref": "PublicBaseUrl"},
+        {
+            "Fn::If": [
+                "UseWaf",
+                {"Fn::Sub": "https://${SiteDistribution.DomainName}"},
+                {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]},
+            ]
+        },
+    ]
+}
 
 
 def settings_env_names() -> set[str]:
@@ -66,27 +91,53 @@ def test_web_environment_points_at_the_stack_resources(resources):
     env = env_of(resources, "web")
     assert env["APP_ENV"] == "production"
     assert env["TABLE_NAME"] == {"Ref": "AppointmentsTable"}
-    assert env["REDIS_HOST"] == {"Fn::GetAtt": ["SlotCache", "Endpoint.Address"]}
-    assert env["REDIS_PORT"] == {"Fn::GetAtt": ["SlotCache", "Endpoint.Port"]}
-    assert env["REDIS_TLS"] == "true"
+    # No cache (cache=false): no REDIS_* at all, so the app reads DynamoDB.
+    assert env["REDIS_HOST"] == when("UseCache", {"Fn::GetAtt": ["SlotCache", "Endpoint.Address"]})
+    assert env["REDIS_PORT"] == when("UseCache", {"Fn::GetAtt": ["SlotCache", "Endpoint.Port"]})
+    assert env["REDIS_TLS"] == when("UseCache", "true")
     assert "${StaticDistribution.DomainName}" in env["STATIC_URL"]["Fn::Sub"]
     assert env["STATIC_URL"]["Fn::Sub"].startswith("https://")
-    assert env["CORS_ALLOWED_ORIGINS"] == {"Fn::Sub": "https://${StaticDistribution.DomainName}"}
+    # The seed's JSON API is cross-origin by design: "*" unless --param corsAllowedOrigins.
+    assert env["CORS_ALLOWED_ORIGINS"] == "*"
+    assert env["PUBLIC_BASE_URL"] == PUBLIC_BASE_URL
     assert int(env["CACHE_TTL_SECONDS"]) > 0
     assert env["STRIP_STAGE_PATH"] == "true"  # HTTP API $default stage: no path prefix
 
 
 def test_web_environment_only_sets_what_the_app_reads(resources):
     known = settings_env_names() | {"STRIP_STAGE_PATH"}  # the last one is serverless-wsgi's
-    assert set(env_of(resources, "web")) <= known
+    assert set(env_of(resources, "web")) <= known | PENDING_APP_SETTINGS
 
 
 def test_secret_key_is_a_deploy_time_reference_to_the_generated_secret(resources, template):
     for function in FUNCTIONS:
         ref = env_of(resources, function)["SECRET_KEY"]
-        assert ref == {"Fn::Sub": "{{resolve:secretsmanager:${AppSecret}:SecretString:secretKey}}"}
+        assert ref == {
+            "Fn::Sub": [
+                "{{resolve:secretsmanager:${SecretArn}:SecretString:secretKey}}",
+                {
+                    "SecretArn": {
+                        "Fn::If": [
+                            "CreateAppSecret",
+                            {"Ref": "AppSecret"},
+                            {"Ref": "ExistingSecretArn"},
+                        ]
+                    }
+                },
+            ]
+        }
     secret = resources["AppSecret"]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
+    # Manage links live for months: the key survives remove and replacement, under a fixed
+    # name, and a redeploy reuses it through existingSecretArn instead of creating it.
+    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+    assert secret["Properties"]["Name"] == "clinic-appointments/ci/secret-key"
+    assert secret["Condition"] == "CreateAppSecret"
+    assert template["Conditions"]["CreateAppSecret"] == {
+        "Fn::Equals": [{"Ref": "ExistingSecretArn"}, ""]
+    }
+    assert template["Parameters"]["ExistingSecretArn"]["Default"] == ""
     generated = secret["Properties"]["GenerateSecretString"]
     assert generated["GenerateStringKey"] == "secretKey"
     assert generated["PasswordLength"] >= 32  # settings.py refuses shorter keys
@@ -117,13 +168,20 @@ def test_runtime_and_architecture(resources):
 
 # -- network ---------------------------------------------------------------------------
 def test_web_function_runs_in_the_private_subnets(resources):
-    vpc_config = resources["WebLambdaFunction"]["Properties"]["VpcConfig"]
-    assert vpc_config["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
-    assert vpc_config["SecurityGroupIds"] == [{"Ref": "WebSecurityGroup"}]
+    condition, with_cache, without = resources["WebLambdaFunction"]["Properties"]["VpcConfig"][
+        "Fn::If"
+    ]
+    assert condition == "UseCache"
+    assert with_cache["SubnetIds"] == [{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}]
+    assert with_cache["SecurityGroupIds"] == [{"Ref": "WebSecurityGroup"}]
+    # cache=false: no VPC (empty lists also detach an existing function on update).
+    assert without == {"SecurityGroupIds": [], "SubnetIds": []}
     subnets = of_type(resources, "AWS::EC2::Subnet")
     assert set(subnets) == {"PrivateSubnetA", "PrivateSubnetB"}
-    zones = [s["Properties"]["AvailabilityZone"]["Fn::Select"][0] for s in subnets.values()]
-    assert sorted(zones) == [0, 1]  # two different AZs
+    zones = [s["Properties"]["AvailabilityZoneId"]["Fn::Select"] for s in subnets.values()]
+    # Two different zones, by ID from the AvailabilityZoneIds parameter.
+    assert sorted(z[0] for z in zones) == [0, 1]
+    assert all(z[1] == {"Ref": "AvailabilityZoneIds"} for z in zones)
     for subnet in subnets.values():
         assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
 
@@ -194,21 +252,23 @@ def test_stream_feeds_the_notifier_with_dlq_bisect_and_bounded_retries(resources
 
 
 def test_notification_functions_are_outside_the_vpc_with_mail_settings(resources):
-    for function in ("notifier", "reminders"):
+    for function in MAIL_FUNCTIONS:
         props = resources[FUNCTIONS[function]]["Properties"]
         assert "VpcConfig" not in props
         env = env_of(resources, function)
         assert env["EMAIL_BACKEND"] == "ses"
         assert "@" in env["MAIL_FROM"] and "@" in env["STAFF_NOTIFY_EMAIL"]
-        assert env["PUBLIC_BASE_URL"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
+        assert env["PUBLIC_BASE_URL"] == PUBLIC_BASE_URL
         assert int(env["REMINDER_HOURS_BEFORE"]) > 0
         assert env["TABLE_NAME"] == {"Ref": "AppointmentsTable"}
-    assert resources["NotifierLambdaFunction"]["Properties"]["Handler"] == (
-        "webapp.notifications.worker.handle_stream"
-    )
-    assert resources["RemindersLambdaFunction"]["Properties"]["Handler"] == (
-        "webapp.notifications.worker.send_reminders"
-    )
+        # Every message goes out with the configuration set (bounce/complaint events).
+        assert env["SES_CONFIGURATION_SET"] == {"Ref": "EmailConfigurationSet"}
+    handlers = {f: resources[FUNCTIONS[f]]["Properties"]["Handler"] for f in MAIL_FUNCTIONS}
+    assert handlers == {
+        "notifier": "webapp.notifications.worker.handle_stream",
+        "reminders": "webapp.notifications.worker.send_reminders",
+        "bounces": "webapp.notifications.bounces.handle_ses_event",
+    }
 
 
 def test_reminders_run_on_a_schedule_and_dead_letter_their_failures(resources):
@@ -216,14 +276,25 @@ def test_reminders_run_on_a_schedule_and_dead_letter_their_failures(resources):
     assert rule["Properties"]["ScheduleExpression"].startswith("rate(")
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["RemindersLambdaFunction", "Arn"]}
-    (config,) = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
-    destination = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
-    assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
+    configs = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+    by_function = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs}
+    assert set(by_function) == {"RemindersLambdaFunction", "BouncesLambdaFunction"}
+    for props in by_function.values():
+        destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+        assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
 
 
 # -- IAM -------------------------------------------------------------------------------
 def statements(role: dict) -> list[dict]:
-    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    """Every statement, including those present only under a condition (Fn::If)."""
+    found = []
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                found += [s for s in statement["Fn::If"][1:] if s != NO_VALUE]
+            else:
+                found.append(statement)
+    return found
 
 
 def as_list(value) -> list:
@@ -233,7 +304,7 @@ def as_list(value) -> list:
 def test_one_role_per_function(resources):
     assert "IamRoleLambdaExecution" not in resources  # no shared framework role
     roles = [resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in FUNCTIONS.values()]
-    assert roles == ["WebRole", "NotifierRole", "RemindersRole"]
+    assert roles == ["WebRole", "NotifierRole", "RemindersRole", "BouncesRole"]
     assert set(of_type(resources, "AWS::IAM::Role")) == set(roles)
 
 
@@ -301,15 +372,28 @@ def test_notifier_role_reads_its_stream_mails_and_dead_letters(resources):
     }
     assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert granted[DLQ] == {"sqs:SendMessage"}
-    ses = [s for s in statements(resources["NotifierRole"]) if s["Action"] == "ses:SendRawEmail"]
-    (ses,) = ses
-    for arn in ses["Resource"]:
-        assert ":identity/" in json.dumps(arn)
-    assert (
-        ses["Condition"]["StringEquals"]["ses:FromAddress"]
-        == env_of(resources, "notifier")["MAIL_FROM"]
-    )
+    assert_sends_only_as_mail_from(resources, "NotifierRole", "notifier")
     assert not any(a.startswith("ec2:") for a in set().union(*granted.values()))
+
+
+SES_RESOURCES = [
+    # In the SES sandbox SES also authorises against each (verified) recipient identity,
+    # so the grant covers the region's identities; the condition pins the sender.
+    {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"},
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+        ":configuration-set/${EmailConfigurationSet}"
+    },
+]
+
+
+def assert_sends_only_as_mail_from(resources: dict, role: str, function: str) -> None:
+    (ses,) = [s for s in statements(resources[role]) if "ses:SendRawEmail" in as_list(s["Action"])]
+    assert as_list(ses["Action"]) == ["ses:SendRawEmail"]
+    assert ses["Resource"] == SES_RESOURCES
+    assert ses["Condition"] == {
+        "StringEquals": {"ses:FromAddress": env_of(resources, function)["MAIL_FROM"]}
+    }
 
 
 def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
@@ -317,6 +401,17 @@ def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
     assert granted[INDEX] == {"dynamodb:Query"}
     assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert granted[DLQ] == {"sqs:SendMessage"}
+    assert_sends_only_as_mail_from(resources, "RemindersRole", "reminders")
+
+
+def test_bounces_role_writes_suppressions_and_sends_nothing(resources):
+    granted = actions_by_resource(resources["BouncesRole"])
+    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    email_index = {"Fn::Sub": "${AppointmentsTable.Arn}/index/emailKey-slotStart-index"}
+    assert granted[json.dumps(email_index, sort_keys=True)] == {"dynamodb:Query"}
+    assert granted[DLQ] == {"sqs:SendMessage"}
+    everything = set().union(*granted.values())
+    assert not any(a.startswith(("ses:", "ec2:", "dynamodb:Delete")) for a in everything)
 
 
 def test_log_permissions_are_per_function_log_group(resources):
@@ -324,6 +419,7 @@ def test_log_permissions_are_per_function_log_group(resources):
         ("Web", "WebRole"),
         ("Notifier", "NotifierRole"),
         ("Reminders", "RemindersRole"),
+        ("Bounces", "BouncesRole"),
     ):
         (logs,) = [s for s in statements(resources[role]) if s["Sid"] == "Logs"]
         assert logs["Resource"] == {"Fn::GetAtt": [f"{function}LogGroup", "Arn"]}
@@ -379,7 +475,9 @@ def test_outputs(template):
     for name in ("SiteUrl", "ApiBaseUrl", "StaticUrl", "TableName"):
         assert name in outputs, name
     assert outputs["TableName"]["Value"] == {"Ref": "AppointmentsTable"}
-    assert outputs["SiteUrl"]["Value"] == {"Fn::GetAtt": ["HttpApi", "ApiEndpoint"]}
+    assert outputs["SiteUrl"]["Value"] == PUBLIC_BASE_URL
+    for name in ("AppSecretArn", "AlarmTopicArn", "EmailConfigurationSetName"):
+        assert name in outputs, name
 
 
 @pytest.mark.parametrize("needle", ["dev-only-secret-key", "BEGIN RSA", "aws_secret_access_key"])
