@@ -117,7 +117,7 @@ class Stack:
         self._dynalite = start_dynalite(self.dynamodb_port)
         if self.with_redis:
             self.start_redis()
-        self.store.create_table()
+        self.store.table.create()
 
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self._gunicorn = subprocess.Popen(
