@@ -85,6 +85,7 @@ class Stack:
             NOTIFY_INLINE="false",
             OUTBOX_DIR=str(self.workdir / "outbox"),
             LOG_LEVEL="INFO",
+            LOG_FORMAT="json",  # the checks read the server's access lines
             PYTHONPATH=str(ROOT),
             # Every request comes from 127.0.0.1 and many share an address: the per-client
             # booking limit and the open-requests cap (tested on their own) would turn a

@@ -109,3 +109,11 @@ def test_production_cookies_and_hsts(aws, monkeypatch):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     response = app.test_client().get("/nowhere")
     assert "max-age" in response.headers["Strict-Transport-Security"]
+
+
+def test_log_format_defaults_by_environment_and_is_validated():
+    assert load_settings({"APP_ENV": "local"}).log_format == "text"
+    assert load_settings({"APP_ENV": "test"}).log_format == "json"
+    assert load_settings({"APP_ENV": "local", "LOG_FORMAT": "JSON"}).log_format == "json"
+    with pytest.raises(ConfigError, match="LOG_FORMAT"):
+        load_settings({"APP_ENV": "local", "LOG_FORMAT": "yaml"})

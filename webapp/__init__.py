@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     """The app for `settings` (default: from the environment). `redis_client` replaces the
     Redis client the settings describe (tests point it at a broken or private server)."""
     settings = settings or load_settings()
-    configure_logging(settings.log_level, readable=settings.app_env == "local")
+    configure_logging(settings.log_level, readable=settings.log_format == "text")
     app = Flask(
         __name__,
         static_folder=str(ROOT / "static"),
@@ -78,6 +78,8 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
         app,
         resources=[r"/appointment-slot", r"/book-appointment"],
         origins=list(settings.cors_allowed_origins),
+        # Open to every origin (the seed's default): say "*" rather than echo each Origin.
+        send_wildcard=settings.cors_allowed_origins == ("*",),
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type"],
         expose_headers=["X-Cache"],

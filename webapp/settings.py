@@ -57,8 +57,10 @@ class Settings:
     login_lockout_seconds: int = 900
     staff_session_minutes: int = 480
     staff_page_size: int = 25
-    # Observability: level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
+    # Observability: level (DEBUG, INFO, WARNING, ERROR) and format of the logs: "json"
+    # (one object per line, for machines) or "text" (one readable line, for people).
     log_level: str = "INFO"
+    log_format: str = "json"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -131,6 +133,17 @@ def _log_level(env: Mapping[str, str]) -> str:
     return level
 
 
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(env: Mapping[str, str], app_env: str) -> str:
+    default = "text" if app_env == "local" else "json"
+    value = (_str(env, "LOG_FORMAT", default) or default).lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return value
+
+
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 EMAIL_BACKENDS = ("ses", "outbox", "console")
@@ -200,6 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         staff_page_size=_int(env, "STAFF_PAGE_SIZE", 25, minimum=1),
         # Observability
         log_level=_log_level(env),
+        log_format=_log_format(env, app_env),
     )
     values.update(overrides)
     settings = Settings(**values)
