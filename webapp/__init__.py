@@ -5,10 +5,11 @@ holds the one app a server runs (`app = create_app()`): serverless-wsgi on Lambd
 gunicorn point at it; `flask --app webapp` finds `create_app` here by itself.
 
 The tree:
-- `api.py` (the seed's public JSON API) and `pages.py` (the patient pages);
+- `api.py` (the seed's public JSON API), `self_service.py` (a booking's patient in JSON)
+  and `pages.py` (the patient pages);
 - `staff/`: the staff pages, the staff JSON API and sign-in;
-- `availability.py` (open times) and `bookings.py` (a patient's request and its
-  lifecycle): the use cases the views call;
+- `availability.py` (open times), `bookings.py` (a patient's request and its
+  lifecycle) and `rescheduling.py` (moving it): the use cases the views call;
 - `store/`: every read and write of the DynamoDB table;
 - `notifications/`: the emails, sent by a Lambda of their own;
 - cross-cutting: `extensions.py` (services), `settings.py`, `cache.py`, `limits.py`,
@@ -71,12 +72,13 @@ def register_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, settings: Settings) -> None:
-    from . import api, ops, pages, staff
+    from . import api, ops, pages, self_service, staff
 
     extensions.csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request
+    extensions.csrf.exempt(self_service.bp)  # the same; the token in the path is the key
     CORS(
         app,
-        resources=[r"/appointment-slot", r"/book-appointment"],
+        resources=[r"/appointment-slot", r"/book-appointment", r"/my-appointment/.*"],
         origins=list(settings.cors_allowed_origins),
         # Open to every origin (the seed's default): say "*" rather than echo each Origin.
         send_wildcard=settings.cors_allowed_origins == ("*",),
@@ -87,6 +89,7 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
     )
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(self_service.bp)
     staff.init_app(app, settings)
     app.register_blueprint(ops.bp)
 

@@ -46,6 +46,7 @@ from .store.appointments import (
     PatientDetails,
 )
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable
+from .store.moves import RESCHEDULED
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,17 @@ STAFF_FIELDS = (
     "cancelledAt",
     "cancelledBy",
     "cancelledByStaff",
+    # A moved booking (see rescheduling.py): where it came from and went, and when.
+    "bookingRef",
+    "moves",
+    "rescheduledFrom",
+    "rescheduledAt",
+    "rescheduledTo",
+    "rescheduledToDate",
+    "rescheduledToTime",
 )
+# Records whose time is offered again as a replacement slot.
+RELEASED_STATUSES = (DECLINED, CANCELLED, RESCHEDULED)
 
 
 def staff_view(item: dict[str, Any]) -> dict[str, Any]:
@@ -233,8 +244,8 @@ class Bookings:
         return position, key
 
     def is_released(self, record: dict[str, Any]) -> bool | None:
-        """For a declined/cancelled future record: is its time offered again? None: n/a."""
-        if record["status"] not in (DECLINED, CANCELLED) or not self._in_future(record):
+        """For a declined/cancelled/moved future record: is its time offered again? None: n/a."""
+        if record["status"] not in RELEASED_STATUSES or not self._in_future(record):
             return None
         return self.store.appointments.get(replacement_id(record)) is not None
 
@@ -284,9 +295,9 @@ class Bookings:
             raise
 
     def reoffer(self, appointment_id: str) -> Change:
-        """Offer a declined/cancelled record's time again (idempotent)."""
+        """Offer a declined/cancelled/moved record's time again (idempotent)."""
         record = self.get(appointment_id)
-        if record["status"] not in (DECLINED, CANCELLED):
+        if record["status"] not in RELEASED_STATUSES:
             raise ConflictingChange(record, Conflict.STATUS)
         if not self._in_future(record):
             raise ConflictingChange(record, Conflict.PAST)
@@ -355,4 +366,6 @@ def conflict_message(conflict: ConflictingChange) -> str:
         return "This request was already declined; nothing was changed."
     if status == ACCEPTED:
         return "This request was already accepted; nothing was changed."
+    if status == RESCHEDULED:
+        return "This booking was moved to another time by the patient; nothing was changed."
     return "This time was booked a moment ago; nothing was changed."

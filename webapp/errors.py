@@ -21,7 +21,7 @@ from .validation import BookingRefused, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/api/")
+API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/my-appointment/", "/api/")
 OPS_PATHS = ("/healthz", "/livez", "/openapi.json")
 RETRY_AFTER_SECONDS = 5
 FORM_EXPIRED = "The form has expired. Please go back, reload the page and try again."

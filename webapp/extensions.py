@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .bookings import Bookings
     from .cache import SlotCache
     from .limits import Counters, Limits
+    from .rescheduling import Rescheduling
     from .settings import Settings
     from .store import Store
 
@@ -38,6 +39,7 @@ class Services:
     limits: Limits
     availability: Availability
     bookings: Bookings
+    rescheduling: Rescheduling
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
@@ -46,6 +48,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     from .bookings import Bookings
     from .cache import SlotCache
     from .limits import Counters, Limits
+    from .rescheduling import Rescheduling
     from .store import Store
 
     store = Store(settings)
@@ -59,6 +62,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
         limits=Limits(settings, counters),
         availability=Availability(settings, store, cache),
         bookings=Bookings(settings, store, cache),
+        rescheduling=Rescheduling(settings, store, cache),
     )
 
 
@@ -98,3 +102,7 @@ def availability() -> Availability:
 
 def bookings() -> Bookings:
     return services().bookings
+
+
+def rescheduling() -> Rescheduling:
+    return services().rescheduling

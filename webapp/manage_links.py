@@ -1,9 +1,10 @@
-"""Private links that let a patient see and cancel their own request.
+"""Private links that let a patient see, move and cancel their own request.
 
 The token is signed with SECRET_KEY and names both the slot and the request's
 `requestedAt`, so it only ever opens the booking it was issued for: when a freed time is
 booked again by someone else, the old link no longer matches. Not guessable, and never
-the bare appointmentId.
+the bare appointmentId. A booking that moved to another time keeps its `requestedAt`, so
+a link to an earlier slot still leads to it (see rescheduling.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Patient pages: browse slots, book one, then see or cancel it through a private link.
+"""Patient pages: browse slots, book one, then see, move or cancel it through a private link.
 
 Works without JavaScript. After booking, the browser is redirected (post/redirect/get) to
 the request's manage page, whose signed link is the patient's way back to it.
@@ -20,7 +20,7 @@ from flask import (
 from . import manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
-from .extensions import availability, bookings, limits, settings
+from .extensions import availability, bookings, limits, rescheduling, settings
 from .limits import client_ip
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.errors import (
@@ -41,6 +41,7 @@ from .validation import (
 bp = Blueprint("pages", __name__)
 
 JUST_BOOKED_SESSION_KEY = "just_booked"
+JUST_MOVED_SESSION_KEY = "just_moved"
 ALTERNATIVES_SHOWN = 6
 INVALID_LINK = (
     "This link is not valid. It may be incomplete or out of date; please use the latest "
@@ -119,8 +120,10 @@ def book(appointment_id: str):
 # -- the patient's private link ------------------------------------------------------------
 
 
-def _managed_request(token: str) -> tuple[dict, str]:
-    """(record, requestedAt) that a genuine token names; 404 for anything else."""
+def managed_booking(token: str) -> tuple[dict, str, str]:
+    """(record, requestedAt, token) of the booking a genuine token names; 404 for anything
+    else. A link issued before the booking moved names an older item: the record is then
+    the booking's current item, and the token returned is that item's link."""
     try:
         appointment_id, requested_at = manage_links.read_token(settings(), token)
         record = bookings().get(appointment_id)
@@ -128,6 +131,17 @@ def _managed_request(token: str) -> tuple[dict, str]:
         abort(404, INVALID_LINK)
     if not manage_links.matches(record, requested_at):
         abort(404, INVALID_LINK)
+    current = rescheduling().resolve(record)
+    if current is not record:
+        token = manage_links.make_token(settings(), current)
+    return current, requested_at, token
+
+
+def _managed_request(token: str) -> tuple[dict, str]:
+    record, requested_at, current_token = managed_booking(token)
+    if current_token != token:
+        # An old link: the pages redirect GETs to the booking's current address.
+        abort(redirect(request.path.replace(token, current_token, 1), 303))
     return record, requested_at
 
 
@@ -141,12 +155,17 @@ def _manage_page(token: str, record: dict, status: int = 200, error: str | None 
     just_booked = session.get(JUST_BOOKED_SESSION_KEY) == record["appointmentId"]
     if just_booked:
         session.pop(JUST_BOOKED_SESSION_KEY)
+    just_moved = session.get(JUST_MOVED_SESSION_KEY) == record["appointmentId"]
+    if just_moved:
+        session.pop(JUST_MOVED_SESSION_KEY)
     body = render_template(
         "manage.html",
         slot=record,
         token=token,
         just_booked=just_booked,
+        just_moved=just_moved,
         can_cancel=_cancellable(record),
+        can_move=rescheduling().can_move(record),
         error=error,
         manage_url=url_for("pages.manage", token=token, _external=True),
     )
@@ -174,3 +193,68 @@ def cancel(token: str):
             return _manage_page(token, conflict.current, 409, conflict_message(conflict))
         return redirect(url_for("pages.manage", token=token), 303)
     return _private(make_response(render_template("manage_cancel.html", slot=record, token=token)))
+
+
+# -- changing the time ---------------------------------------------------------------------
+
+TIME_TAKEN = (
+    "Sorry, that time was taken a moment ago. Your appointment is unchanged; please choose "
+    "another time."
+)
+TIME_STARTED = "That time has already started. Your appointment is unchanged."
+
+
+def _reschedule_page(token: str, record: dict, status: int = 200, error: str | None = None):
+    slots, _ = availability().list_open()
+    body = render_template(
+        "manage_reschedule.html",
+        slot=record,
+        token=token,
+        days=group_by_day(slots),
+        slot_href=lambda slot: url_for(
+            "pages.reschedule_confirm", token=token, appointment_id=slot["appointmentId"]
+        ),
+        slot_action="Move to",
+        error=error,
+    )
+    return _private(make_response(body, status))
+
+
+@bp.get("/manage/<token>/reschedule")
+def reschedule(token: str):
+    record, _ = _managed_request(token)
+    if not rescheduling().can_move(record):
+        return redirect(url_for("pages.manage", token=token), 303)
+    return _reschedule_page(token, record)
+
+
+@bp.route("/manage/<token>/reschedule/<appointment_id:appointment_id>", methods=["GET", "POST"])
+def reschedule_confirm(token: str, appointment_id: str):
+    # CSRFProtect has checked a POST's token before this view runs.
+    record, _ = _managed_request(token)
+    if not rescheduling().can_move(record):
+        return redirect(url_for("pages.manage", token=token), 303)
+    try:
+        target = availability().get_slot(appointment_id)
+    except AppointmentNotFound:
+        abort(404, "We could not find that appointment time.")
+    if not availability().is_bookable(target) or appointment_id == record["appointmentId"]:
+        return _reschedule_page(token, record, 409, TIME_TAKEN)
+    if request.method == "GET":
+        body = render_template(
+            "manage_reschedule_confirm.html", slot=record, target=target, token=token
+        )
+        return _private(make_response(body))
+    limits().count_booking_attempt(client_ip())
+    try:
+        moved = rescheduling().move(record, appointment_id)
+    except SlotUnavailable as error:
+        message = TIME_STARTED if error.reason == Unavailable.PAST else TIME_TAKEN
+        return _reschedule_page(token, record, 409, message)
+    except ConflictingChange as conflict:
+        if conflict.reason == Conflict.STALE:
+            abort(404, INVALID_LINK)
+        return _manage_page(token, conflict.current, 409, conflict_message(conflict))
+    session[JUST_MOVED_SESSION_KEY] = moved.record["appointmentId"]
+    new_token = manage_links.make_token(settings(), moved.record)
+    return redirect(url_for("pages.manage", token=new_token), 303)

@@ -165,6 +165,21 @@ class ManagePage:
         self.cancel_link.click()
         return CancelConfirmation(self.page).wait()
 
+    @property
+    def change_time_link(self) -> Locator:
+        return self.page.get_by_role("link", name="Change time")
+
+    def start_change_time(self) -> ChangeTime:
+        self.change_time_link.click()
+        return ChangeTime(self.page).wait()
+
+    def wait_just_moved(self) -> ManagePage:
+        expect(self.page).to_have_url(MANAGE_URL)
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(
+            "Your appointment has been moved"
+        )
+        return self
+
 
 MANAGE_URL = re.compile(r"/manage/[^/?#]+$")
 
@@ -187,6 +202,55 @@ class CancelConfirmation:
     def keep(self) -> ManagePage:
         self.page.get_by_role("link", name="No, keep it").click()
         return ManagePage(self.page).wait()
+
+
+@dataclass
+class ChangeTime:
+    """`/manage/<token>/reschedule`: open times to move the booking to (also the answer to
+    a confirmation whose time was taken meanwhile, at the confirmation's address)."""
+
+    page: Page
+
+    def wait(self) -> ChangeTime:
+        expect(self.page).to_have_url(re.compile(r"/manage/[^/?#]+/reschedule(/[^/?#]+)?$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(
+            "Change the time of your appointment"
+        )
+        return self
+
+    def time_link(self, time: str, day: date) -> Locator:
+        return self.page.get_by_role("link", name=f"Move to {time} on {day:%A} {day.day} {day:%B}")
+
+    def choose(self, time: str, day: date) -> MoveConfirmation:
+        self.time_link(time, day).click()
+        return MoveConfirmation(self.page).wait()
+
+    def keep(self) -> ManagePage:
+        self.page.get_by_role("link", name="Keep my current time").click()
+        return ManagePage(self.page).wait()
+
+
+@dataclass
+class MoveConfirmation:
+    """`/manage/<token>/reschedule/<id>`: the confirmation step before a move."""
+
+    page: Page
+
+    def wait(self) -> MoveConfirmation:
+        expect(self.page).to_have_url(re.compile(r"/manage/[^/?#]+/reschedule/[^/?#]+$"))
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(
+            "Move your appointment to this time?"
+        )
+        return self
+
+    def confirm(self) -> ManagePage:
+        self.page.get_by_role("button", name="Yes, move my appointment").click()
+        return ManagePage(self.page).wait_just_moved()
+
+    def confirm_too_late(self) -> ChangeTime:
+        """Confirm when someone else has just taken the time: back to the list (409)."""
+        self.page.get_by_role("button", name="Yes, move my appointment").click()
+        return ChangeTime(self.page)
 
 
 # -- staff ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..store.appointments import ACCEPTED, AVAILABLE, CANCELLED, DECLINED, PENDING
+from ..store.moves import RESCHEDULED, moved_booking
 
 # Kinds of email. The kind is part of the de-duplication key, so never rename one.
 RECEIVED = "request-received"
@@ -20,7 +21,16 @@ ACCEPTED_KIND = "accepted"
 DECLINED_KIND = "declined"
 CANCELLED_KIND = "cancelled"
 REMINDER = "reminder"
-KINDS = (RECEIVED, STAFF_NEW_REQUEST, ACCEPTED_KIND, DECLINED_KIND, CANCELLED_KIND, REMINDER)
+RESCHEDULED_KIND = "rescheduled"
+KINDS = (
+    RECEIVED,
+    STAFF_NEW_REQUEST,
+    ACCEPTED_KIND,
+    DECLINED_KIND,
+    CANCELLED_KIND,
+    REMINDER,
+    RESCHEDULED_KIND,
+)
 
 Image = dict[str, Any] | None
 
@@ -31,7 +41,8 @@ class Notice:
 
     kind: str
     item: dict[str, Any]
-    # A cancellation of an accepted appointment also withdraws its calendar event.
+    # A cancellation of an accepted appointment also withdraws its calendar event (as
+    # does any end of a booking whose event a move put in the patient's calendar).
     withdraws_event: bool = False
 
     @property
@@ -66,17 +77,25 @@ def decide(old: Image, new: Image) -> list[Notice]:
     old_status = old.get("status") if old else None
     new_status = new.get("status")
     same_request = bool(old) and old.get("requestedAt") == new.get("requestedAt")
+    in_calendar = bool(old and old.get("inCalendar"))
 
     if new_status == PENDING and old_status in (None, AVAILABLE):
+        if new.get("rescheduledFrom"):
+            # A move's claim of its new time: the move may still be undone. Its one
+            # email comes from the old item's change to RESCHEDULED, which is final.
+            return []
         return [Notice(RECEIVED, new), Notice(STAFF_NEW_REQUEST, new)]
     if not same_request:
         return []
     if old_status == PENDING and new_status == ACCEPTED:
         return [Notice(ACCEPTED_KIND, new)]
     if old_status == PENDING and new_status == DECLINED:
-        return [Notice(DECLINED_KIND, new)]
+        return [Notice(DECLINED_KIND, new, withdraws_event=in_calendar)]
     if old_status in (PENDING, ACCEPTED) and new_status == CANCELLED:
-        return [Notice(CANCELLED_KIND, new, withdraws_event=old_status == ACCEPTED)]
+        withdraws = old_status == ACCEPTED or in_calendar
+        return [Notice(CANCELLED_KIND, new, withdraws_event=withdraws)]
+    if old_status in (PENDING, ACCEPTED) and new_status == RESCHEDULED:
+        return [Notice(RESCHEDULED_KIND, moved_booking(new))]
     return []
 
 

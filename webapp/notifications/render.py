@@ -19,12 +19,14 @@ from urllib.parse import urlsplit
 from .. import clock
 from ..manage_links import make_token
 from ..settings import Settings
+from ..store.moves import booking_ref
 from .decide import (
     ACCEPTED_KIND,
     CANCELLED_KIND,
     DECLINED_KIND,
     RECEIVED,
     REMINDER,
+    RESCHEDULED_KIND,
     STAFF_NEW_REQUEST,
     Notice,
 )
@@ -38,6 +40,7 @@ _SUBJECTS = {
     DECLINED_KIND: "{clinic}: we could not confirm your appointment request for {when}",
     CANCELLED_KIND: "{clinic}: your appointment on {when} is cancelled",
     REMINDER: "Reminder: your appointment at {clinic} on {when}",
+    RESCHEDULED_KIND: "{clinic}: your appointment request is moved to {when}",
 }
 
 _env = None
@@ -69,8 +72,21 @@ def site_domain(settings: Settings) -> str:
 
 
 def calendar_uid(settings: Settings, item: dict[str, Any]) -> str:
-    """Stable per booking request, so a later update or cancellation replaces the event."""
-    return f"{item['appointmentId']}-{item['requestedAt']}@{site_domain(settings)}"
+    """Stable per booking request, so a later update or cancellation replaces the event.
+
+    Derived from the item the booking was first made on, so it survives a move."""
+    return f"{booking_ref(item)}-{item['requestedAt']}@{site_domain(settings)}"
+
+
+def calendar_sequence(item: dict[str, Any], kind: str) -> int:
+    """The event's SEQUENCE: every later version of one booking's event is higher.
+
+    With n moves so far: the move's own (tentative) version 3n-1, the confirmation 3n,
+    the cancellation 3n+1; a booking never moved keeps 0 and 1.
+    """
+    moves = len(item.get("moves", []))
+    offset = {RESCHEDULED_KIND: -1, ACCEPTED_KIND: 0}.get(kind, 1)
+    return max(0, 3 * moves + offset)
 
 
 def slot_start(settings: Settings, item: dict[str, Any]) -> datetime:
@@ -78,10 +94,12 @@ def slot_start(settings: Settings, item: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(item["slotStart"]).replace(tzinfo=settings.tz)
 
 
-def calendar_file(settings: Settings, item: dict[str, Any], cancel: bool = False) -> bytes:
-    """An iCalendar invitation (or its cancellation) for an accepted appointment."""
+def calendar_file(settings: Settings, item: dict[str, Any], kind: str = ACCEPTED_KIND) -> bytes:
+    """An iCalendar invitation for an accepted appointment (`accepted`), its new time
+    awaiting confirmation (`rescheduled`: tentative), or its cancellation (any other)."""
     from icalendar import Calendar, Event, vCalAddress
 
+    cancel = kind not in (ACCEPTED_KIND, RESCHEDULED_KIND)
     start = slot_start(settings, item)
     calendar = Calendar()
     calendar.add("prodid", f"-//{site_domain(settings)}//Clinic appointments//EN")
@@ -91,12 +109,13 @@ def calendar_file(settings: Settings, item: dict[str, Any], cancel: bool = False
     event = Event()
     event.add("uid", calendar_uid(settings, item))
     # Calendar clients replace an event with the same UID and a higher SEQUENCE.
-    event.add("sequence", 1 if cancel else 0)
+    event.add("sequence", calendar_sequence(item, kind))
     event.add("dtstamp", clock.utcnow())
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=settings.appointment_minutes))
     event.add("summary", f"Appointment at {settings.clinic_name}")
-    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
+    status = {ACCEPTED_KIND: "CONFIRMED", RESCHEDULED_KIND: "TENTATIVE"}.get(kind, "CANCELLED")
+    event.add("status", status)
     organizer = vCalAddress(f"mailto:{settings.mail_from}")
     organizer.params["cn"] = settings.clinic_name
     event.add("organizer", organizer)
@@ -145,8 +164,9 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "manage_url": manage_url(settings, item),
         "book_url": f"{settings.public_base_url}/",
         "staff_url": f"{settings.public_base_url}/staff/",
-        "calendar_attached": notice.kind == ACCEPTED_KIND,
+        "calendar_attached": _calendar_kind(notice) is not None and not notice.withdraws_event,
         "withdraws_event": notice.withdraws_event,
+        "previous_when": _previous_when(item),
     }
     env = _templates()
     text = env.get_template(f"{notice.kind}.txt").render(context)
@@ -164,12 +184,30 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     message.set_content(text)
     message.add_alternative(html, subtype="html")
 
-    if notice.kind == ACCEPTED_KIND or notice.withdraws_event:
+    kind = _calendar_kind(notice)
+    if kind is not None:
         cancel = notice.withdraws_event
         message.add_attachment(
-            calendar_file(settings, item, cancel=cancel).decode("utf-8"),
+            calendar_file(settings, item, kind).decode("utf-8"),
             subtype="calendar",
             filename="appointment.ics",
             params={"method": "CANCEL" if cancel else "REQUEST"},
         )
     return message
+
+
+def _calendar_kind(notice: Notice) -> str | None:
+    """Which calendar file the email carries, if any (see `calendar_file`)."""
+    if notice.withdraws_event:
+        return CANCELLED_KIND
+    if notice.kind == ACCEPTED_KIND:
+        return ACCEPTED_KIND
+    if notice.kind == RESCHEDULED_KIND and notice.item.get("inCalendar"):
+        return RESCHEDULED_KIND  # moves the event the patient already has
+    return None
+
+
+def _previous_when(item: dict[str, Any]) -> str:
+    if "previousDate" not in item:
+        return ""
+    return f"{clock.long_date(item['previousDate'])} at {item['previousTime']}"

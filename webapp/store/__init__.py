@@ -2,7 +2,8 @@
 
 One table holds four kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
-(`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`).
+(`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`);
+moving a booking to another time has its writes in `moves.py`.
 Every error this layer raises is in `errors.py`.
 """
 
@@ -14,6 +15,7 @@ from ..settings import Settings
 from .appointments import Appointments
 from .claims import NotificationClaims
 from .health import ping
+from .moves import Moves
 from .staff import StaffAccounts
 from .table import Table, dynamodb_client
 
@@ -36,6 +38,10 @@ class Store:
     @cached_property
     def appointments(self) -> Appointments:
         return Appointments(self.table)
+
+    @cached_property
+    def moves(self) -> Moves:
+        return Moves(self.table)
 
     @cached_property
     def staff(self) -> StaffAccounts:
