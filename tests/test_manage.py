@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from itsdangerous import TimestampSigner
 
+import webapp.clock
 from tests.helpers import booking_json, csrf_token
 from webapp import manage_links
 from webapp.bookings import replacement_id
@@ -159,15 +161,38 @@ def test_another_patients_token_opens_only_their_booking(app, client, booked, ad
     assert client.get(f"/manage/{not_booked}").status_code == 404
 
 
-def test_expired_token_is_404(client, booked, monkeypatch):
+def test_expired_token_is_404(client, booked, monkeypatch, now):
     _, token = booked
+    later = now + timedelta(seconds=manage_links.MAX_AGE_SECONDS + 60)
+    monkeypatch.setattr(webapp.clock, "utcnow", lambda: later)
+    assert client.get(f"/manage/{token}").status_code == 404
+
+
+def test_links_issued_by_earlier_versions_still_open_until_they_expire(
+    app, client, booked, store, monkeypatch
+):
+    from itsdangerous import URLSafeTimedSerializer
+
+    slot, _ = booked
+    item = store.appointments.get(slot)
+    settings = services(app).settings
+    earlier = URLSafeTimedSerializer(settings.secret_key, salt=manage_links.SALT).dumps(
+        [item["appointmentId"], item["requestedAt"]]
+    )
+    assert client.get(f"/manage/{earlier}").status_code == 200
     real = TimestampSigner.get_timestamp
     monkeypatch.setattr(
         TimestampSigner,
         "get_timestamp",
         lambda self: real(self) + manage_links.MAX_AGE_SECONDS + 60,
     )
-    assert client.get(f"/manage/{token}").status_code == 404
+    assert client.get(f"/manage/{earlier}").status_code == 404
+
+
+def test_one_booking_has_one_link(app, booked, store):
+    slot, token = booked
+    item = store.appointments.get(slot)
+    assert manage_links.make_token(services(app).settings, item) == token
 
 
 def test_old_link_never_touches_the_next_booking_of_the_freed_time(app, client, booked, store):
