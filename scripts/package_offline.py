@@ -5,7 +5,9 @@
 
 The output lands in .serverless/ (CloudFormation template + zip). Nothing here talks to
 AWS: the credentials are dummies, and packaging only renders the template and builds the
-zip (pip downloads Lambda-platform wheels from the package index).
+zip (pip downloads Lambda-platform wheels from the package index), then
+scripts/serverless-bytecode.js adds byte code compiled by Python 3.12 to the zip (the
+build fails without a Python 3.12: see scripts/lambda_bytecode.py).
 Used by tests/infra and bench/package_size.py.
 """
 
@@ -28,7 +30,14 @@ ZIP = OUT_DIR / f"{SERVICE}.zip"
 SERVERLESS_BIN = ROOT / "node_modules" / ".bin" / "serverless"
 
 # A change to any of these makes the package stale.
-INPUT_FILES = ("serverless.yml", "requirements.txt", "package.json", "package-lock.json")
+INPUT_FILES = (
+    "serverless.yml",
+    "requirements.txt",
+    "package.json",
+    "package-lock.json",
+    "scripts/lambda_bytecode.py",
+    "scripts/serverless-bytecode.js",
+)
 INPUT_DIRS = ("webapp", "templates", "static")
 
 # Environment variables that could point the CLI at a real account, or change its output.
@@ -107,6 +116,9 @@ def package(force: bool = False, python_bin: str | None = None) -> bool:
         timeout=900,
     )
     if result.returncode != 0:
+        # A failed build can leave a zip behind (e.g. without its byte code when no Python
+        # 3.12 was found): never let it pass for an up-to-date package.
+        ZIP.unlink(missing_ok=True)
         raise subprocess.CalledProcessError(
             result.returncode, result.args, output=result.stdout, stderr=result.stderr
         )

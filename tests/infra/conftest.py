@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,15 @@ def service_state(packaged) -> dict:
 @pytest.fixture(scope="session")
 def zip_path(packaged) -> Path:
     return package_offline.ZIP
+
+
+@pytest.fixture(scope="session")
+def unpacked(zip_path, tmp_path_factory) -> Path:
+    """The zip unpacked, as Lambda lays it out in /var/task."""
+    task = tmp_path_factory.mktemp("var-task")
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(task)
+    return task
 
 
 @pytest.fixture(scope="session")
