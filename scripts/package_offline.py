@@ -127,6 +127,25 @@ def package(force: bool = False, python_bin: str | None = None) -> bool:
     return True
 
 
+def package_into(out_dir: Path, *extra_args: str, python_bin: str | None = None) -> Path:
+    """Package into out_dir with extra CLI arguments (e.g. a --param); returns the template.
+    Always packages; leaves .serverless/'s own package alone."""
+    ensure_node_modules()
+    result = subprocess.run(
+        [str(SERVERLESS_BIN), "package", "--stage", STAGE, "--package", str(out_dir), *extra_args],
+        cwd=ROOT,
+        env=offline_env(python_bin),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(
+            result.returncode, result.args, output=result.stdout, stderr=result.stderr
+        )
+    return out_dir / TEMPLATE.name
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="package even if up to date")

@@ -43,6 +43,17 @@ def packaged() -> Path:
 
 
 @pytest.fixture(scope="session")
+def snapstart_resources(tmp_path_factory) -> dict:
+    """The template packaged with --param="snapStart=true" (a second, separate package)."""
+    out_dir = tmp_path_factory.mktemp("snapstart-package")
+    try:
+        template = package_offline.package_into(out_dir, "--param=snapStart=true")
+    except subprocess.CalledProcessError as error:
+        pytest.fail(f"packaging with snapStart=true failed:\n{error.stdout}\n{error.stderr}")
+    return json.loads(template.read_text())["Resources"]
+
+
+@pytest.fixture(scope="session")
 def template(packaged) -> dict:
     return json.loads(package_offline.TEMPLATE.read_text())
 
