@@ -38,9 +38,9 @@ task, runtime = sys.argv[1:3]
 sys.path[:] = [task, runtime] + [p for p in sys.path[1:] if p]
 t = {}
 def step(name, fn):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     value = fn()
-    t[name] = (time.perf_counter() - started) * 1000
+    t[name] = [(time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000]
     return value
 boto3 = step("import boto3", lambda: __import__("boto3"))
 from botocore.config import Config
@@ -108,10 +108,17 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
         samples = samples[1:]  # the first warms the OS file cache
-        print(f"\nFirst-request pieces in isolation, median of {args.runs} fresh processes (ms):\n")
+        print(f"\nFirst-request pieces in isolation, median of {args.runs} fresh processes:\n")
         benchlib.print_table(
-            ["step", "ms"],
-            [[name, f"{statistics.median(s[name] for s in samples):.1f}"] for name in samples[0]],
+            ["step", "wall ms", "CPU ms"],
+            [
+                [
+                    name,
+                    f"{statistics.median(s[name][0] for s in samples):.1f}",
+                    f"{statistics.median(s[name][1] for s in samples):.1f}",
+                ]
+                for name in samples[0]
+            ],
         )
         for case in ("miss", "hit"):
             if case == "miss":
