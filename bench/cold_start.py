@@ -1,292 +1,349 @@
-"""Cold start: a fresh Python process imports the Lambda entry and serves one listing.
+"""Lambda-shaped cold start of the packaged web function against the seed's design.
 
-Each run is a new interpreter that imports `serverless_wsgi` and `webapp.wsgi.app` (what the
-serverless-wsgi Lambda handler loads) and passes a real API Gateway REST (v1) event for
-`GET /appointment-slot` to `serverless_wsgi.handle_request(app, event, context)`:
-- cache hit: Redis already holds the listing (filled by the preceding miss run);
-- cache miss: the cache is invalidated first, so the request Queries DynamoDB (dynalite).
-Reported: median over runs of the whole process (spawn to exit, as the parent sees it),
-of the import + app creation, and of the first request, plus whether boto3/botocore were
-imported by the time the response was ready. Then an import-time breakdown from
-`python -X importtime` for both paths.
+Each cold start is a fresh Python 3.12 process that imports the handler from the unpacked,
+read-only deployment zip (boto3 from a separate precompiled runtime directory after it,
+no byte code written) and serves one `GET /appointment-slot` (an API Gateway HTTP API v2
+event) through `wsgi_handler.handler`. The baseline is a minimal Lambda with the seed's
+design that the bench builds itself (see bench/lambda_shape.py). Both read the same
+DynamoDB (dynalite: 200 future slots and 1,000 bookings) and the same Redis over TLS.
 
-    .venv/bin/python bench/cold_start.py [--quick] [--runs N]
+Cases, alternating between the two implementations, medians over the runs:
+- cache miss: the Redis is emptied first, so the request reads DynamoDB and fills it;
+- cache hit: the listing the miss just stored is served from Redis.
+Reported: process start to response (the cold start), import (Lambda's init), the first
+request, the RATIOS ours/baseline, and what the cache-hit path loads.
+
+    .venv/bin/python bench/cold_start.py [--runs 9] [--quick]
+
+Needs Python 3.12 (PYTHON312, pyenv or python3.12 on PATH; it stops if there is none),
+redis-server and openssl, Node.js (dynalite), and `npm ci`. Packages the zip first when
+it is missing or stale (scripts/package_offline.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
+import shutil
 import statistics
-import subprocess
 import sys
-import time
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 
 import benchlib
+import lambda_shape
 
 from webapp.extensions import services
 
-# What runs inside each fresh interpreter: the Lambda entry and its first request.
-CHILD = """
-import time
-started = time.perf_counter()
-import json, sys
-import serverless_wsgi
-from webapp.wsgi import app
-imported = time.perf_counter()
+sys.path.insert(0, str(benchlib.ROOT / "scripts"))
+import package_offline
+
+HIT_TARGET = 0.50
+MISS_TARGET = 0.80
+APP_HANDLER = "wsgi_handler.handler"
+BASELINE_HANDLER = "lambda_function.lambda_handler"
+SLOTS = 200
+BOOKINGS = 1_000
 
 
-class LambdaContext:
-    function_name = "clinic-web"
-    aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
-    memory_limit_in_mb = 1024
-
-
-response = serverless_wsgi.handle_request(app, json.loads(sys.argv[1]), LambdaContext())
-served = time.perf_counter()
-headers = response.get("headers") or {}
-headers.update((k, v[0]) for k, v in (response.get("multiValueHeaders") or {}).items())
-print(json.dumps({
-    "import_ms": (imported - started) * 1000,
-    "request_ms": (served - imported) * 1000,
-    "status": response["statusCode"],
-    "x_cache": headers.get("X-Cache"),
-    "slots": len(json.loads(response["body"])),
-    "botocore": "botocore" in sys.modules,
-    "boto3": "boto3" in sys.modules,
-    "modules": len(sys.modules),
-}))
-"""
-
-
-def api_gateway_v1_event() -> dict:
-    """A REST API (v1) proxy-integration event for GET /appointment-slot."""
-    host = "abc123defg.execute-api.ap-southeast-2.amazonaws.com"
-    headers = {
-        "Accept": "application/json",
-        "Accept-Encoding": "gzip, deflate, br",
-        "CloudFront-Forwarded-Proto": "https",
-        "CloudFront-Is-Desktop-Viewer": "true",
-        "CloudFront-Viewer-Country": "AU",
-        "Host": host,
-        "Origin": "https://clinic.example.org",
-        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
-        "Via": "2.0 0123456789abcdef.cloudfront.net (CloudFront)",
-        "X-Amz-Cf-Id": "Xb1S7Dc0NpLzX4o3PXbE6cGUwUJuBL1b0ZxXxk5n5Gc2oA9i7u3Z0w==",
-        "X-Amzn-Trace-Id": "Root=1-66a1b2c3-0123456789abcdef01234567",
-        "X-Forwarded-For": "203.0.113.7, 130.176.0.1",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-    }
-    return {
-        "resource": "/appointment-slot",
-        "path": "/appointment-slot",
-        "httpMethod": "GET",
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "a1b2c3",
-            "resourcePath": "/appointment-slot",
-            "httpMethod": "GET",
-            "extendedRequestId": "Abc1DEfGHIjkLmN=",
-            "requestTime": "01/Jan/2030:00:00:00 +0000",
-            "path": "/prod/appointment-slot",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "prod",
-            "domainPrefix": "abc123defg",
-            "requestTimeEpoch": 1893456000000,
-            "requestId": "c0ffee00-0000-4000-8000-000000000001",
-            "identity": {
-                "sourceIp": "203.0.113.7",
-                "userAgent": headers["User-Agent"],
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-            },
-            "domainName": host,
-            "apiId": "abc123defg",
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-def child_env(endpoint: str, prefix: str) -> dict[str, str]:
-    env = {
-        key: os.environ[key]
-        for key in ("PATH", "LANG", "HOME", "TMPDIR", "SYSTEMROOT")
-        if key in os.environ
-    }
+def app_env(common: dict[str, str], endpoint: str, redis_port: int) -> dict[str, str]:
+    """The web function's environment as serverless.yml sets it (production settings)."""
+    env = dict(common)
     env.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-        PYTHONPATH=str(benchlib.ROOT),
+        APP_ENV="production",
+        SECRET_KEY="bench-secret-" + "x" * 40,
+        TABLE_NAME="Appointments",
+        DYNAMODB_ENDPOINT_URL=endpoint,
+        REDIS_HOST="127.0.0.1",
+        REDIS_PORT=str(redis_port),
+        REDIS_TLS="true",
+        CACHE_KEY_PREFIX="{clinic}",
+        CACHE_TTL_SECONDS="600",
+        CLINIC_TIMEZONE=benchlib.TIMEZONE,
+        STATIC_URL="https://d111111abcdef8.cloudfront.net/static",
+        CORS_ALLOWED_ORIGINS="https://d111111abcdef8.cloudfront.net",
+        STRIP_STAGE_PATH="true",
+        EMAIL_BACKEND="ses",
+        MAIL_FROM="appointments@example.com",
+        STAFF_NOTIFY_EMAIL="staff@example.com",
+        PUBLIC_BASE_URL="https://abc123defg.execute-api.us-east-1.amazonaws.com",
     )
-    env.update(benchlib.app_env(endpoint, prefix))
     return env
 
 
-def run_child(env: dict[str, str], event: str, *flags: str) -> tuple[dict, float, str]:
-    started = time.perf_counter()
-    process = subprocess.run(
-        [sys.executable, *flags, "-c", CHILD, event],
-        env=env,
-        cwd=benchlib.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def baseline_env(common: dict[str, str], endpoint: str, redis_port: int) -> dict[str, str]:
+    env = dict(common)
+    env.update(
+        TABLE_NAME="Appointments",
+        DYNAMODB_ENDPOINT_URL=endpoint,
+        REDIS_HOST="127.0.0.1",
+        REDIS_PORT=str(redis_port),
+        REDIS_TLS="true",
+        CACHE_TTL_SECONDS="600",
     )
-    wall_ms = (time.perf_counter() - started) * 1000
-    if process.returncode != 0:
-        raise SystemExit(f"child failed ({process.returncode}):\n{process.stderr}")
-    result = json.loads(process.stdout.strip().splitlines()[-1])
-    return result, wall_ms, process.stderr
-
-
-def bare_interpreter_ms() -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True, timeout=30)
-    return (time.perf_counter() - started) * 1000
+    return env
 
 
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
-def import_breakdown(stderr: str) -> tuple[dict[str, float], dict[str, float], float]:
-    """(self ms by root package, cumulative ms of depth-0 imports, total ms)."""
+def import_breakdown(stderr: str) -> dict[str, float]:
+    """Self time (ms) summed by root package from `-X importtime` output."""
     by_root: dict[str, float] = defaultdict(float)
-    top_level: dict[str, float] = defaultdict(float)
     for line in stderr.splitlines():
         match = _IMPORTTIME.match(line)
-        if not match:
-            continue
-        self_us, cumulative_us, indent, name = match.groups()
-        by_root[name.split(".")[0]] += int(self_us) / 1000
-        if not indent:
-            top_level[name] += int(cumulative_us) / 1000
-    return by_root, top_level, sum(by_root.values())
+        if match:
+            by_root[match.group(4).split(".")[0]] += int(match.group(1)) / 1000
+    return by_root
 
 
-def median_profile(profiles: list[tuple]) -> tuple[dict[str, float], dict[str, float], float]:
-    """Per-name median over several import-time profiles (a name absent in a run counts 0)."""
+def median_of(profiles: list[dict[str, float]]) -> dict[str, float]:
+    names = set().union(*profiles)
+    return {n: statistics.median(p.get(n, 0.0) for p in profiles) for n in names}
 
-    def merge(index: int) -> dict[str, float]:
-        names = set().union(*(profile[index] for profile in profiles))
-        return {
-            name: statistics.median(profile[index].get(name, 0.0) for profile in profiles)
-            for name in names
+
+def check(result: dict, case: str, who: str) -> None:
+    expected = "MISS" if case == "miss" else "HIT"
+    if result["status"] != 200 or result["x_cache"] != expected or result["slots"] != SLOTS:
+        raise RuntimeError(
+            f"{who} {case}: status {result['status']}, X-Cache {result['x_cache']}, "
+            f"{result['slots']} slots (expected 200, {expected}, {SLOTS})"
+        )
+
+
+def progress(message: str) -> None:
+    sys.stderr.write(f"[cold start] {message}\n")
+    sys.stderr.flush()
+
+
+def measure(
+    runs: int,
+    profile_runs: int,
+    boto3_version: str | None = None,
+    memory_mb: int | None = None,
+    strip_bytecode: bool = False,
+) -> dict:
+    python = lambda_shape.find_python312()
+    progress(f"Python 3.12: {python}; packaging if the zip is stale")
+    package_offline.package()
+    progress("runtime directory (boto3, precompiled) and baseline task directory")
+    runtime = lambda_shape.runtime_dir(python, boto3_version)
+    baseline_task = lambda_shape.baseline_task_dir(python)
+    progress("dynalite, redis-server with TLS, loading the table")
+
+    with (
+        tempfile.TemporaryDirectory(prefix="clinic-bench-cold-") as tmp,
+        benchlib.dynalite() as endpoint,
+        lambda_shape.tls_redis() as (redis_port, ca),
+        lambda_shape.cpu_share(memory_mb) as preexec,
+    ):
+        app = benchlib.make_app(endpoint, None)  # creates the table with the app's schema
+        store = services(app).store
+        benchlib.batch_write(store.table.client, store.table.name, benchlib.available_items(SLOTS))
+        benchlib.batch_write(store.table.client, store.table.name, benchlib.history_items(BOOKINGS))
+
+        task = lambda_shape.unpack_task(package_offline.ZIP, Path(tmp) / "task")
+        if strip_bytecode:  # what the zip was before it shipped byte code
+            for folder in list(task.rglob("__pycache__")):
+                shutil.rmtree(folder)
+        event_file = lambda_shape.write_event(Path(tmp))
+        listing = {"app": lambda_shape.tree_listing(task)}
+        listing["baseline"] = lambda_shape.tree_listing(baseline_task)
+        lambda_shape.make_read_only(task)
+        lambda_shape.make_read_only(baseline_task)
+        cache = lambda_shape.tls_client(redis_port, ca)
+        app_environment = app_env(lambda_shape.base_env(ca, task), endpoint, redis_port)
+        setups = {
+            "app": (task, APP_HANDLER, app_environment),
+            "baseline": (
+                baseline_task,
+                BASELINE_HANDLER,
+                baseline_env(lambda_shape.base_env(ca, baseline_task), endpoint, redis_port),
+            ),
         }
 
-    return merge(0), merge(1), statistics.median(profile[2] for profile in profiles)
+        def cold(who: str, *flags: str) -> tuple[dict, str]:
+            task_dir, handler, env = setups[who]
+            return lambda_shape.run_cold_start(
+                python, task_dir, runtime, handler, event_file, env, *flags, preexec=preexec
+            )
+
+        progress(f"{runs} rounds of 4 cold starts, then {profile_runs} import profiles")
+        try:
+            # One untimed round: the files in the OS cache, as on a warm Lambda host.
+            cache.flushdb()
+            for who in setups:
+                cold(who)
+            results: dict[tuple[str, str], list[dict]] = defaultdict(list)
+            for index in range(runs):
+                order = ("app", "baseline") if index % 2 == 0 else ("baseline", "app")
+                cache.flushdb()
+                for case in ("miss", "hit"):
+                    for who in order:
+                        result = cold(who)[0]
+                        check(result, case, who)
+                        results[(who, case)].append(result)
+
+            profiles: dict[str, list[dict[str, float]]] = defaultdict(list)
+            for _ in range(profile_runs):
+                cache.flushdb()
+                for case in ("miss", "hit"):
+                    profiles[case].append(import_breakdown(cold("app", "-X", "importtime")[1]))
+        finally:
+            cache.close()
+            lambda_shape.make_writable(task)
+            lambda_shape.make_writable(baseline_task)
+        for who, (task_dir, _, _) in setups.items():
+            added = lambda_shape.tree_listing(task_dir) - listing[who]
+            if added:
+                raise RuntimeError(f"the runs wrote into the {who} task directory: {added}")
+        lambda_shape.assert_no_bytecode(baseline_task)
+
+    first_hit = results[("app", "hit")][0]
+    report = {
+        "memory_mb": memory_mb,
+        "strip_bytecode": strip_bytecode,
+        "python": python,
+        "python_version": lambda_shape.python_version(python),
+        "runs": runs,
+        "slots": SLOTS,
+        "bookings": BOOKINGS,
+        "cases": {},
+        "hit_modules": first_hit["modules"],
+        "hit_stdlib_modules": first_hit["stdlib_modules"],
+        "hit_packages": first_hit["packages"],
+        "baseline_hit_modules": results[("baseline", "hit")][0]["modules"],
+        "miss_packages": results[("app", "miss")][0]["packages"],
+        "files": first_hit["files"],
+        "baseline_files": results[("baseline", "hit")][0]["files"],
+        "import_profile": {case: median_of(p) for case, p in profiles.items()},
+        "profile_runs": profile_runs,
+    }
+    for (who, case), samples in results.items():
+        report["cases"][f"{who} {case}"] = {
+            key: statistics.median(s[key] for s in samples)
+            for key in ("process_ms", "import_ms", "request_ms", "cpu_ms")
+        } | {
+            "botocore": any(s["botocore"] for s in samples),
+            "modules": samples[0]["modules"],
+        }
+    for case in ("hit", "miss"):
+        ours = report["cases"][f"app {case}"]["process_ms"]
+        theirs = report["cases"][f"baseline {case}"]["process_ms"]
+        report[f"{case}_ratio"] = ours / theirs
+        report[f"{case}_cpu_ratio"] = (
+            report["cases"][f"app {case}"]["cpu_ms"] / report["cases"][f"baseline {case}"]["cpu_ms"]
+        )
+    return report
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one run each, for a smoke run")
-    parser.add_argument("--runs", type=int, help="fresh processes per case")
-    args = parser.parse_args()
-    runs = args.runs or (1 if args.quick else 15)
-    importtime_runs = 1 if args.quick else 5
-    event = json.dumps(api_gateway_v1_event())
-
-    results: dict[str, list[tuple[dict, float]]] = {"hit": [], "miss": []}
-    with benchlib.dynalite() as endpoint, benchlib.redis_prefix() as prefix:
-        app = benchlib.make_app(endpoint, prefix)
-        store = services(app).store
-        benchlib.batch_write(store.table.client, store.table.name, benchlib.available_items(200))
-        benchlib.batch_write(store.table.client, store.table.name, benchlib.history_items(1_000))
-        cache = services(app).cache
-        env = child_env(endpoint, prefix)
-        run_child(env, event)  # warm the OS file cache and __pycache__ once, untimed
-
-        for _ in range(runs):
-            cache.invalidate()  # this run misses and fills the cache ...
-            result, wall = run_child(env, event)[:2]
-            assert result["x_cache"] == "MISS", result
-            results["miss"].append((result, wall))
-            result, wall = run_child(env, event)[:2]  # ... so this one hits
-            assert result["x_cache"] == "HIT", result
-            results["hit"].append((result, wall))
-        bare = statistics.median(bare_interpreter_ms() for _ in range(runs))
-
-        miss_profiles, hit_profiles = [], []
-        for _ in range(importtime_runs):
-            cache.invalidate()
-            miss_profiles.append(import_breakdown(run_child(env, event, "-X", "importtime")[2]))
-            hit_profiles.append(import_breakdown(run_child(env, event, "-X", "importtime")[2]))
-        miss_imports, hit_imports = median_profile(miss_profiles), median_profile(hit_profiles)
-
+def print_report(report: dict) -> None:
     print()
     print(
-        f"Fresh process per run, first GET /appointment-slot through serverless_wsgi "
-        f"(API Gateway v1 event); median of {runs} runs; bare `python -c pass`: {bare:.0f} ms"
+        f"Lambda-shaped cold start, Python {report['python_version']}: fresh process per run, "
+        f"first GET /appointment-slot ({report['slots']} slots) through the handler, "
+        f"HTTP API v2 event; median of {report['runs']} runs per case, alternating"
     )
+    if report["strip_bytecode"]:
+        print("The zip's byte code REMOVED: every module of ours compiled from source")
+    if report["memory_mb"]:
+        share = report["memory_mb"] / lambda_shape.MB_PER_VCPU
+        print(
+            f"CPU limited to {share:.2f} of one core, as Lambda gives {report['memory_mb']} MB "
+            "(a rough emulation)"
+        )
     print()
     rows = []
     for case in ("hit", "miss"):
-        samples = results[case]
-        first = samples[0][0]
-        rows.append(
-            [
-                f"cache {case}",
-                f"{statistics.median(wall for _, wall in samples):.0f}",
-                f"{statistics.median(r['import_ms'] for r, _ in samples):.0f}",
-                f"{statistics.median(r['request_ms'] for r, _ in samples):.1f}",
-                first["status"],
-                first["slots"],
-                "yes" if any(r["botocore"] for r, _ in samples) else "no",
-                first["modules"],
-            ]
-        )
+        for who, label in (("app", "ours"), ("baseline", "baseline (seed design)")):
+            figures = report["cases"][f"{who} {case}"]
+            rows.append(
+                [
+                    f"cache {case}",
+                    label,
+                    f"{figures['process_ms']:.0f}",
+                    f"{figures['import_ms']:.0f}",
+                    f"{figures['request_ms']:.1f}",
+                    f"{figures['cpu_ms']:.0f}",
+                    "yes" if figures["botocore"] else "no",
+                    figures["modules"],
+                ]
+            )
     benchlib.print_table(
         [
             "case",
-            "process ms",
-            "import+app ms",
+            "function",
+            "start to response ms",
+            "import ms",
             "first request ms",
-            "status",
-            "slots",
+            "process CPU ms",
             "botocore loaded",
             "modules",
         ],
         rows,
     )
-
     print()
-    print("Import time by root package: self time summed, ms, median of")
-    print(f"{importtime_runs} `python -X importtime` runs (which adds its own overhead) per path:")
+    for case, target in (("hit", HIT_TARGET), ("miss", MISS_TARGET)):
+        ratio = report[f"{case}_ratio"]
+        verdict = "met" if ratio <= target else "NOT met"
+        print(
+            f"RATIO cache {case} (ours/baseline): {ratio:.2f}  "
+            f"(target <= {target:.2f}: {verdict}); "
+            f"same ratio of process CPU time: {report[f'{case}_cpu_ratio']:.2f}"
+        )
     print()
-    roots = sorted(
-        set(hit_imports[0]) | set(miss_imports[0]),
-        key=lambda name: -max(hit_imports[0].get(name, 0), miss_imports[0].get(name, 0)),
+    print(
+        f"Cache-hit path imports {report['hit_modules']} modules "
+        f"({report['hit_stdlib_modules']} of them standard library; the baseline's hit: "
+        f"{report['baseline_hit_modules']}). Top-level packages beyond the standard library:"
     )
-    rows = [
-        [name, f"{hit_imports[0].get(name, 0):.1f}", f"{miss_imports[0].get(name, 0):.1f}"]
-        for name in roots[:15]
-    ]
-    rows.append(["(all)", f"{hit_imports[2]:.1f}", f"{miss_imports[2]:.1f}"])
+    print("  " + ", ".join(report["hit_packages"]))
+    extra = sorted(set(report["miss_packages"]) - set(report["hit_packages"]))
+    print("Added by the cache-miss path: " + (", ".join(extra) or "nothing"))
+    print()
+    print(
+        f"Import time by root package, ours (self time summed, ms, median of "
+        f"{report['profile_runs']} `-X importtime` runs, which adds overhead of its own):"
+    )
+    print()
+    hit, miss = report["import_profile"]["hit"], report["import_profile"]["miss"]
+    roots = sorted(set(hit) | set(miss), key=lambda n: -max(hit.get(n, 0), miss.get(n, 0)))
+    rows = [[n, f"{hit.get(n, 0):.1f}", f"{miss.get(n, 0):.1f}"] for n in roots[:15]]
+    rows.append(["(all)", f"{sum(hit.values()):.1f}", f"{sum(miss.values()):.1f}"])
     benchlib.print_table(["package", "hit ms", "miss ms"], rows)
 
-    print()
-    print("Top-level imports by cumulative time (ms), cache-miss process:")
-    print()
-    top = sorted(miss_imports[1].items(), key=lambda item: -item[1])[:10]
-    benchlib.print_table(
-        ["module", "miss ms", "hit ms"],
-        [[name, f"{ms:.1f}", f"{hit_imports[1].get(name, 0):.1f}"] for name, ms in top],
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run per case, for a smoke run")
+    parser.add_argument("--runs", type=int, help="cold starts per case and function (default 9)")
+    parser.add_argument("--runtime-boto3", help="boto3 version of the runtime directory")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="MB",
+        help="limit each cold start's CPU to what Lambda gives this memory size (needs root)",
     )
+    parser.add_argument(
+        "--strip-bytecode",
+        action="store_true",
+        help="remove the zip's byte code first (the package as it was before it shipped any)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 9)
+    try:
+        report = measure(
+            runs, 1 if args.quick else 3, args.runtime_boto3, args.memory, args.strip_bytecode
+        )
+    except lambda_shape.NoPython312Error as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 

@@ -5,7 +5,9 @@
 
 The output lands in .serverless/ (CloudFormation template + zip). Nothing here talks to
 AWS: the credentials are dummies, and packaging only renders the template and builds the
-zip (pip downloads Lambda-platform wheels from the package index).
+zip (pip downloads Lambda-platform wheels from the package index), then
+scripts/serverless-bytecode.js adds byte code compiled by Python 3.12 to the zip (the
+build fails without a Python 3.12: see scripts/lambda_bytecode.py).
 Used by tests/infra and bench/package_size.py.
 """
 
@@ -34,6 +36,8 @@ INPUT_FILES = (
     "requirements-lambda.txt",
     "package.json",
     "package-lock.json",
+    "scripts/lambda_bytecode.py",
+    "scripts/serverless-bytecode.js",
 )
 INPUT_DIRS = ("webapp", "templates", "static")
 
@@ -113,12 +117,34 @@ def package(force: bool = False, python_bin: str | None = None) -> bool:
         timeout=900,
     )
     if result.returncode != 0:
+        # A failed build can leave a zip behind (e.g. without its byte code when no Python
+        # 3.12 was found): never let it pass for an up-to-date package.
+        ZIP.unlink(missing_ok=True)
         raise subprocess.CalledProcessError(
             result.returncode, result.args, output=result.stdout, stderr=result.stderr
         )
     if not (TEMPLATE.exists() and ZIP.exists()):
         raise RuntimeError(f"serverless package left no template/zip in {OUT_DIR}")
     return True
+
+
+def package_into(out_dir: Path, *extra_args: str, python_bin: str | None = None) -> Path:
+    """Package into out_dir with extra CLI arguments (e.g. a --param); returns the template.
+    Always packages; leaves .serverless/'s own package alone."""
+    ensure_node_modules()
+    result = subprocess.run(
+        [str(SERVERLESS_BIN), "package", "--stage", STAGE, "--package", str(out_dir), *extra_args],
+        cwd=ROOT,
+        env=offline_env(python_bin),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        raise subprocess.CalledProcessError(
+            result.returncode, result.args, output=result.stdout, stderr=result.stderr
+        )
+    return out_dir / TEMPLATE.name
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,17 @@ def packaged() -> Path:
 
 
 @pytest.fixture(scope="session")
+def snapstart_resources(tmp_path_factory) -> dict:
+    """The template packaged with --param="snapStart=true" (a second, separate package)."""
+    out_dir = tmp_path_factory.mktemp("snapstart-package")
+    try:
+        template = package_offline.package_into(out_dir, "--param=snapStart=true")
+    except subprocess.CalledProcessError as error:
+        pytest.fail(f"packaging with snapStart=true failed:\n{error.stdout}\n{error.stderr}")
+    return json.loads(template.read_text())["Resources"]
+
+
+@pytest.fixture(scope="session")
 def template(packaged) -> dict:
     return json.loads(package_offline.TEMPLATE.read_text())
 
@@ -60,6 +72,15 @@ def service_state(packaged) -> dict:
 @pytest.fixture(scope="session")
 def zip_path(packaged) -> Path:
     return package_offline.ZIP
+
+
+@pytest.fixture(scope="session")
+def unpacked(zip_path, tmp_path_factory) -> Path:
+    """The zip unpacked, as Lambda lays it out in /var/task."""
+    task = tmp_path_factory.mktemp("var-task")
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(task)
+    return task
 
 
 @pytest.fixture(scope="session")

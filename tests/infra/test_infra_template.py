@@ -162,7 +162,8 @@ def test_runtime_and_architecture(resources):
         assert (int(major), int(minor)) >= (3, 12)
     web = resources["WebLambdaFunction"]["Properties"]
     assert web["Handler"] == "wsgi_handler.handler"
-    assert 256 <= web["MemorySize"] <= 1024
+    # Up to one full vCPU (1769 MB); beyond it a second vCPU one Python thread cannot use.
+    assert 256 <= web["MemorySize"] <= 1769
     assert web["Timeout"] < 30  # below the HTTP API's 30 s integration limit
 
 
@@ -483,3 +484,33 @@ def test_outputs(template):
 @pytest.mark.parametrize("needle", ["dev-only-secret-key", "BEGIN RSA", "aws_secret_access_key"])
 def test_template_holds_no_secret_material(template, needle):
     assert needle.lower() not in json.dumps(template).lower()
+
+
+# -- SnapStart (deployment parameter) -----------------------------------------------------
+def test_snapstart_is_off_by_default(resources):
+    assert "SnapStart" not in resources["WebLambdaFunction"]["Properties"]
+    assert not of_type(resources, "AWS::Lambda::Alias")
+    assert not of_type(resources, "AWS::Lambda::Version")
+
+
+def test_snapstart_parameter_publishes_a_version_behind_an_alias(snapstart_resources):
+    """snapStart=true: only the web function, a version, and the HTTP API calls the alias
+    (SnapStart only applies to published versions, never to $LATEST)."""
+    resources = snapstart_resources
+    web = resources["WebLambdaFunction"]["Properties"]
+    assert web["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    for function in ("NotifierLambdaFunction", "RemindersLambdaFunction"):
+        assert "SnapStart" not in resources[function]["Properties"]
+    (version,) = of_type(resources, "AWS::Lambda::Version").values()
+    assert version["Properties"]["FunctionName"] == {"Ref": "WebLambdaFunction"}
+    assert "DeletionPolicy" not in version  # a replaced version goes, with its snapshot
+    ((alias_id, alias),) = of_type(resources, "AWS::Lambda::Alias").items()
+    assert alias["Properties"]["FunctionName"] == {"Ref": "WebLambdaFunction"}
+    assert alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][1] == "Version"
+    aliased = {"Fn::Join": [":", [{"Fn::GetAtt": ["WebLambdaFunction", "Arn"]}, "snapstart"]]}
+    (integration,) = of_type(resources, "AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["IntegrationUri"] == aliased
+    permission = resources["WebLambdaPermissionHttpApi"]
+    assert permission["Properties"]["FunctionName"] == aliased
+    depends = permission.get("DependsOn") or []
+    assert alias_id in ([depends] if isinstance(depends, str) else depends)
