@@ -5,9 +5,10 @@
 - Sign-in answers the same message and status for an unknown address and a wrong
   password, and an unknown address still pays for one hash, so neither the words nor the
   timing tell which addresses have accounts.
-- Failed attempts are counted per account and per client address (limits.Limits:
-  Redis, or in-process when Redis is down). Past the limit, attempts are refused before
-  any password is checked until the window ends.
+- Attempts are counted per account and per client address BEFORE the password is
+  checked (limits.Limits: an atomic claim in Redis, or in-process when Redis is down).
+  Past the limit, attempts are refused without a password check until the window ends.
+  A correct password gives back only its own attempt; earlier failures keep counting.
 - The session stores the address and a fingerprint of the password hash: changing the
   password (running create-staff again) signs every existing session out.
 """
@@ -63,7 +64,7 @@ def authenticate(email: str, password: str) -> dict[str, Any] | None:
     """The account for these credentials, or None. Raises RateLimited when throttled."""
     email = normalize_email(email)
     client = client_ip()
-    limits().check_sign_in(email, client)
+    claimed = limits().claim_sign_in_attempt(email, client)
 
     account = None
     if 0 < len(email) <= EMAIL_MAX and 0 < len(password or "") <= PASSWORD_MAX:
@@ -71,10 +72,9 @@ def authenticate(email: str, password: str) -> dict[str, Any] | None:
     stored = account["passwordHash"] if account else _dummy_hash()
     valid = check_password_hash(stored, (password or "")[:PASSWORD_MAX])
     if account is None or not valid:
-        limits().sign_in_failed(email, client)
         log.info("staff sign-in failed client=%s", fingerprint(settings(), "ip", client))
         return None
-    limits().sign_in_succeeded(email, client)
+    limits().sign_in_succeeded(claimed)
     return account
 
 
