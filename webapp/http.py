@@ -1,6 +1,7 @@
 """HTTP plumbing Flask leaves to the app: a request class and a URL converter.
 
 - `ClinicRequest` decodes query strings that are not valid UTF-8 without failing.
+- every request gets a total time budget for its AWS calls (aws.py);
 - `AppointmentIdConverter` (`<appointment_id:...>` in routes) matches only ids of a length
   the table can hold, so an overlong id is a plain 404 before any view runs.
 """
@@ -13,6 +14,8 @@ import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec er
 from flask import Flask, Request
 from werkzeug.routing import UnicodeConverter
 from werkzeug.utils import cached_property
+
+from . import aws
 
 APPOINTMENT_ID_MAX = 64
 
@@ -41,3 +44,12 @@ class AppointmentIdConverter(UnicodeConverter):
 def register_http(app: Flask) -> None:
     app.request_class = ClinicRequest
     app.url_map.converters["appointment_id"] = AppointmentIdConverter
+
+    # Every request's AWS calls share one time budget (see aws.py).
+    @app.before_request
+    def start_aws_budget():
+        aws.start_request_budget()
+
+    @app.teardown_request
+    def end_aws_budget(_error=None):
+        aws.end_request_budget()
