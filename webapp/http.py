@@ -1,6 +1,7 @@
 """HTTP plumbing Flask leaves to the app: a request class and a URL converter.
 
-- `ClinicRequest` decodes query strings that are not valid UTF-8 without failing.
+- `ClinicRequest` decodes query strings that are not valid UTF-8 without failing, and
+  treats JSON nested too deeply to parse as malformed.
 - every request gets a total time budget for its AWS calls (aws.py);
 - `AppointmentIdConverter` (`<appointment_id:...>` in routes) matches only ids of a length
   the table can hold, so an overlong id is a plain 404 before any view runs.
@@ -34,6 +35,16 @@ class ClinicRequest(Request):
                 errors="werkzeug.url_quote",
             )
         )
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        """Like Flask's, and a body nested too deeply for the parser (`[` * 30000) is
+        malformed JSON like any other, not a RecursionError (a 500)."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            return self.on_json_loading_failed(ValueError("JSON nested too deeply"))
 
 
 class AppointmentIdConverter(UnicodeConverter):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ import redis
 from flask import request
 
 from .cache import redis_client
+from .extensions import settings as app_settings
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,38 @@ def fingerprint(settings: Settings, kind: str, value: str) -> str:
 
 
 def client_ip() -> str:
-    # Behind API Gateway, serverless-wsgi sets REMOTE_ADDR from the caller's source IP;
-    # X-Forwarded-For is client-controlled and deliberately ignored.
+    """The client's address for per-client limits.
+
+    Behind API Gateway, serverless-wsgi sets REMOTE_ADDR from the caller's source IP.
+    With a CDN or WAF in front, that is the proxy's address; then TRUSTED_CLIENT_IP_HEADER
+    names the header the proxy sets (e.g. CloudFront-Viewer-Address), and only it is read.
+    X-Forwarded-For is client-controlled and never read (settings refuse to name it).
+    """
+    header = app_settings().trusted_client_ip_header
+    if header:
+        address = parse_client_address(request.headers.get(header, ""))
+        if address:
+            return address
     return request.remote_addr or "unknown"
+
+
+def parse_client_address(value: str) -> str | None:
+    """`198.51.100.10`, `198.51.100.10:46532`, `[2001:db8::1]:46532` or
+    `2001:db8::1:46532` (CloudFront's form) -> the address; None if it is not one."""
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    candidates = []
+    host, _, port = value.rpartition(":")
+    if host and port.isdigit():
+        candidates.append(host)
+    candidates.append(value)
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
 
 
 class Counters:

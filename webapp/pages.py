@@ -113,7 +113,9 @@ def book(appointment_id: str):
         token = manage_links.make_token(settings(), item)
         return redirect(url_for("pages.manage", token=token), 303)
     status = 400 if form.errors else 200
-    return render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD), status
+    # Re-shown after an error, the form echoes the patient's name, address and notes.
+    body = render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD)
+    return _private(make_response(body, status))
 
 
 # -- the patient's private link ------------------------------------------------------------
