@@ -1,8 +1,9 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds four kinds of record, each with a module of its own over the shared
+One table holds five kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
-(`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`).
+(`staff.py`), the open-request counters per email address (`open_requests.py`),
+notification claims (`claims.py`) and the health sentinel (`health.py`).
 Every error this layer raises is in `errors.py`.
 """
 
@@ -14,6 +15,7 @@ from ..settings import Settings
 from .appointments import Appointments
 from .claims import NotificationClaims
 from .health import ping
+from .open_requests import OpenRequests
 from .staff import StaffAccounts
 from .table import Table, dynamodb_client
 
@@ -40,6 +42,10 @@ class Store:
     @cached_property
     def staff(self) -> StaffAccounts:
         return StaffAccounts(self.table)
+
+    @cached_property
+    def open_requests(self) -> OpenRequests:
+        return OpenRequests(self.table)
 
     @cached_property
     def claims(self) -> NotificationClaims:
