@@ -43,6 +43,9 @@ class PatientDetails:
     name: str
     email: str
     notes: str = ""
+    # A keyed hash naming the browser session that sent the booking form (pages only):
+    # lets a repeated submission from that session find the booking it made.
+    submission: str = ""
 
     @property
     def email_key(self) -> str:
@@ -200,6 +203,9 @@ class Appointments:
             "SET #status = :pending, patientName = :name, patientEmail = :email, "
             "emailKey = :email_key, requestedAt = :now, updatedAt = :now"
         )
+        if patient.submission:
+            update += ", submissionKey = :submission"
+            values[":submission"] = patient.submission
         if patient.notes:
             update += ", notes = :notes"
             values[":notes"] = patient.notes
