@@ -145,7 +145,9 @@ class Bookings:
         now_slot, now_iso = self.now_slot(), clock.iso_timestamp()
         slot = self.store.appointments.existing(appointment_id)
         if slot["status"] != AVAILABLE or slot["slotStart"] <= now_slot:
-            # Already gone: the conditional booking below would refuse it too.
+            # Already gone (the conditional booking below would refuse it too); make sure
+            # no cached list still offers it.
+            self.cache.invalidate()
             raise SlotUnavailable(
                 Unavailable.PAST if slot["slotStart"] <= now_slot else Unavailable.TAKEN
             )
