@@ -49,3 +49,23 @@ def page_token(client, path: str) -> str:
     """The CSRF token of the session behind `client`, from any page with a form."""
     response = client.get(path)
     return csrf_token(response.text)
+
+
+def burst(*actions):
+    """Run every action at the same moment (one thread each, released by a barrier);
+    returns their results in order."""
+    import threading
+
+    barrier = threading.Barrier(len(actions))
+    results: list = [None] * len(actions)
+
+    def runner(index, action):
+        barrier.wait()
+        results[index] = action()
+
+    threads = [threading.Thread(target=runner, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

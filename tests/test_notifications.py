@@ -115,15 +115,17 @@ def test_request_received_and_staff_emails(lambda_app, now, add_slot):
     assert patient["Reply-To"] == STAFF
     text, html = parts(patient)
     assert "Tuesday 4 June 2030 at 09:00 (Australia/Melbourne time)" in text
-    assert "Ada <b>Lovelace</b>" in text  # plain text is not escaped
-    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html  # HTML is
-    assert "<b>Lovelace" not in html
+    # The first email to an unverified address holds nothing the requester typed.
+    for typed in ("Ada", "Lovelace", "Knee"):
+        assert typed not in text and typed not in html
+    assert "If you did not ask for this, cancel it here" in text
     token = text.split(f"{BASE_URL}/manage/", 1)[1].split()[0]
     assert manage_links.read_token(services(lambda_app).settings, token) == (
         slot,
         item["requestedAt"],
     )
     assert f"{BASE_URL}/manage/{token}" in html
+    assert f"{BASE_URL}/manage/{token}/cancel" in text and f"/manage/{token}/cancel" in html
     assert list(patient.iter_attachments()) == []
 
     staff = messages[STAFF]
@@ -132,6 +134,8 @@ def test_request_received_and_staff_emails(lambda_app, now, add_slot):
     assert f"{BASE_URL}/staff/" in text and f"{BASE_URL}/staff/" in html
     assert "ada@example.com" in text and "Knee & back" in text
     assert "Knee &amp; back" in html
+    assert "Ada <b>Lovelace</b>" in text  # plain text is not escaped
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html and "<b>Lovelace" not in html  # HTML is
     assert "/manage/" not in text  # the patient's private link is not the clinic's
 
 

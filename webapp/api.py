@@ -49,10 +49,12 @@ def book_appointment():
     limits().count_booking_attempt(client_ip())
     item = bookings().book(appointment_id, patient)
     token = manage_links.make_token(settings(), item)
-    return jsonify(
+    response = jsonify(
         message="Your appointment request has been received and is pending confirmation.",
         appointmentId=item["appointmentId"],
         status=item["status"],
         # The patient's private link to see or cancel the request.
         manageUrl=url_for("pages.manage", token=token, _external=True),
     )
+    response.headers["Cache-Control"] = "no-store"  # it holds the private link
+    return response

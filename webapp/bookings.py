@@ -45,7 +45,7 @@ from .store.appointments import (
     PENDING,
     PatientDetails,
 )
-from .store.errors import Conflict, ConflictingChange, SlotUnavailable
+from .store.errors import Conflict, ConflictingChange, SlotUnavailable, Unavailable
 from .store.moves import RESCHEDULED
 from .validation import ValidationFailed
 
@@ -151,34 +151,70 @@ class Bookings:
 
     # -- a patient's request -------------------------------------------------------------
     def book(self, appointment_id: str, patient: PatientDetails) -> dict[str, Any]:
-        """AVAILABLE -> PENDING for this patient; SlotUnavailable if it cannot be had."""
-        self._check_open_requests(patient)
-        try:
-            item = self.store.appointments.book(
-                appointment_id, patient, self.now_slot(), clock.iso_timestamp()
-            )
-        except SlotUnavailable:
-            # Somebody else's change beat us; make sure no cached list still offers it.
+        """AVAILABLE -> PENDING for this patient; SlotUnavailable if it cannot be had,
+        TooManyOpenRequests when the address already holds its maximum."""
+        now_slot, now_iso = self.now_slot(), clock.iso_timestamp()
+        slot = self.store.appointments.existing(appointment_id)
+        if slot["status"] != AVAILABLE or slot["slotStart"] <= now_slot:
+            # Already gone (the conditional booking below would refuse it too); make sure
+            # no cached list still offers it.
             self.cache.invalidate()
+            raise SlotUnavailable(
+                Unavailable.PAST if slot["slotStart"] <= now_slot else Unavailable.TAKEN
+            )
+        self._claim_open_request(patient, appointment_id, slot["slotStart"], now_slot, now_iso)
+        try:
+            item = self.store.appointments.book(appointment_id, patient, now_slot, now_iso)
+        except BaseException as error:
+            self._release_open_request(patient, appointment_id)
+            if isinstance(error, SlotUnavailable):
+                # Somebody else's change beat us; make sure no cached list still offers it.
+                self.cache.invalidate()
             raise
         before = {key: item[key] for key in SLOT_ATTRIBUTES if key in item}
         self._committed({**before, "status": AVAILABLE}, item)
         return item
 
-    def _check_open_requests(self, patient: PatientDetails) -> None:
-        """Cap the open (PENDING/ACCEPTED, future) requests per address.
-
-        Reads an eventually consistent index, so a burst of simultaneous requests can
-        overshoot by a few; the per-client rate limit bounds that burst.
-        """
+    def _claim_open_request(
+        self,
+        patient: PatientDetails,
+        appointment_id: str,
+        slot_start: str,
+        now_slot: str,
+        now_iso: str,
+    ) -> None:
+        """Claim one of the address's open-request places before booking (see
+        store/open_requests.py: claim first, book, give it back if the booking fails)."""
         limit = self.settings.max_open_requests_per_email
-        count = self.store.appointments.count_open_requests(patient.email_key, self.now_slot())
-        if count >= limit:
+
+        def booking_state(entry_id: str, requested_at: str) -> bool | None:
+            item = self.store.appointments.get(entry_id)
+            if item is None or item.get("requestedAt") != requested_at:
+                return None  # that request was never written
+            return item["status"] in (PENDING, ACCEPTED)
+
+        claimed = self.store.open_requests.claim(
+            patient.email_key,
+            appointment_id,
+            slot_start,
+            limit=limit,
+            now_slot=now_slot,
+            now_iso=now_iso,
+            booking_state=booking_state,
+        )
+        if not claimed:
             log.warning(
                 "booking refused reason=open_request_cap email=%s",
                 fingerprint(self.settings, "email", patient.email_key),
             )
             raise TooManyOpenRequests(limit)
+
+    def _release_open_request(self, patient: PatientDetails, appointment_id: str) -> None:
+        try:
+            self.store.open_requests.release(patient.email_key, appointment_id)
+        except Exception:
+            # The entry then stops counting once its grace period is over.
+            log.warning("could not give back an open-request place for %s", appointment_id)
 
     # -- reads ---------------------------------------------------------------------------
     def get(self, appointment_id: str) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """HTTP plumbing Flask leaves to the app: a request class and a URL converter.
 
-- `ClinicRequest` decodes query strings that are not valid UTF-8 without failing.
+- `ClinicRequest` decodes query strings that are not valid UTF-8 without failing, and
+  treats JSON nested too deeply to parse as malformed.
+- every request gets a total time budget for its AWS calls (aws.py);
 - `AppointmentIdConverter` (`<appointment_id:...>` in routes) matches only ids of a length
   the table can hold, so an overlong id is a plain 404 before any view runs.
 """
@@ -13,6 +15,8 @@ import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" codec er
 from flask import Flask, Request
 from werkzeug.routing import UnicodeConverter
 from werkzeug.utils import cached_property
+
+from . import aws
 
 APPOINTMENT_ID_MAX = 64
 
@@ -32,6 +36,16 @@ class ClinicRequest(Request):
             )
         )
 
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        """Like Flask's, and a body nested too deeply for the parser (`[` * 30000) is
+        malformed JSON like any other, not a RecursionError (a 500)."""
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            return self.on_json_loading_failed(ValueError("JSON nested too deeply"))
+
 
 class AppointmentIdConverter(UnicodeConverter):
     def __init__(self, url_map):
@@ -41,3 +55,12 @@ class AppointmentIdConverter(UnicodeConverter):
 def register_http(app: Flask) -> None:
     app.request_class = ClinicRequest
     app.url_map.converters["appointment_id"] = AppointmentIdConverter
+
+    # Every request's AWS calls share one time budget (see aws.py).
+    @app.before_request
+    def start_aws_budget():
+        aws.start_request_budget()
+
+    @app.teardown_request
+    def end_aws_budget(_error=None):
+        aws.end_request_budget()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ import redis
 from flask import request
 
 from .cache import redis_client
+from .extensions import settings as app_settings
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,29 @@ if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {count, ttl}
+"""
+
+# Take one unit of a budget: count it only while the count is under the limit, in one
+# step, so simultaneous requests can never all see "under the limit". Returns
+# {1 if taken, count, seconds until the window ends}.
+_CLAIM_SCRIPT = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('TTL', KEYS[1])
+if count >= tonumber(ARGV[2]) then
+  if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+  return {0, count, ttl}
+end
+count = redis.call('INCR', KEYS[1])
+if count == 1 or ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {1, count, ttl}
+"""
+
+# Give one unit back (an attempt that turned out not to count); never below zero and
+# never bringing back an expired window.
+_RELEASE_SCRIPT = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
 """
 
 
@@ -58,9 +83,38 @@ def fingerprint(settings: Settings, kind: str, value: str) -> str:
 
 
 def client_ip() -> str:
-    # Behind API Gateway, serverless-wsgi sets REMOTE_ADDR from the caller's source IP;
-    # X-Forwarded-For is client-controlled and deliberately ignored.
+    """The client's address for per-client limits.
+
+    Behind API Gateway, serverless-wsgi sets REMOTE_ADDR from the caller's source IP.
+    With a CDN or WAF in front, that is the proxy's address; then TRUSTED_CLIENT_IP_HEADER
+    names the header the proxy sets (e.g. CloudFront-Viewer-Address), and only it is read.
+    X-Forwarded-For is client-controlled and never read (settings refuse to name it).
+    """
+    header = app_settings().trusted_client_ip_header
+    if header:
+        address = parse_client_address(request.headers.get(header, ""))
+        if address:
+            return address
     return request.remote_addr or "unknown"
+
+
+def parse_client_address(value: str) -> str | None:
+    """`198.51.100.10`, `198.51.100.10:46532`, `[2001:db8::1]:46532` or
+    `2001:db8::1:46532` (CloudFront's form) -> the address; None if it is not one."""
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    candidates = []
+    host, _, port = value.rpartition(":")
+    if host and port.isdigit():
+        candidates.append(host)
+    candidates.append(value)
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
 
 
 class Counters:
@@ -72,6 +126,8 @@ class Counters:
         self._lock = threading.Lock()
         self._local: dict[str, tuple[int, float]] = {}
         self._script = None
+        self._claim_script = None
+        self._release_script = None
 
     def _redis(self) -> redis.Redis | None:
         if time.monotonic() < self._down_until:
@@ -102,34 +158,38 @@ class Counters:
                 self._failed(error)
         return self._local_hit(full_key, window)
 
-    def peek(self, key: str) -> tuple[int, int]:
-        """(events in the current window, seconds until it resets) without counting."""
-        full_key = f"{self._prefix}:{key}"
-        client = self._redis()
-        if client is not None:
-            try:
-                pipe = client.pipeline(transaction=False)
-                pipe.get(full_key)
-                pipe.ttl(full_key)
-                count, ttl = pipe.execute()
-                remote = (int(count or 0), max(int(ttl), 0))
-                # Failures counted while Redis was down still count.
-                local = self._local_peek(full_key)
-                return (remote, local)[local[0] > remote[0]]
-            except (redis.RedisError, OSError) as error:
-                self._failed(error)
-        return self._local_peek(full_key)
+    def claim(self, key: str, limit: int, window: int) -> tuple[bool, int, int]:
+        """Count one event only if fewer than `limit` are counted in the window, atomically.
 
-    def reset(self, key: str) -> None:
+        (taken, events counted, seconds until the window resets)."""
         full_key = f"{self._prefix}:{key}"
-        with self._lock:
-            self._local.pop(full_key, None)
         client = self._redis()
         if client is not None:
             try:
-                client.delete(full_key)
+                if self._claim_script is None:
+                    self._claim_script = client.register_script(_CLAIM_SCRIPT)
+                taken, count, ttl = self._claim_script(keys=[full_key], args=[window, limit])
+                return bool(taken), int(count), int(ttl)
             except (redis.RedisError, OSError) as error:
                 self._failed(error)
+        return self._local_claim(full_key, limit, window)
+
+    def release(self, key: str) -> None:
+        """Give back one event counted by `claim` (never below zero)."""
+        full_key = f"{self._prefix}:{key}"
+        client = self._redis()
+        if client is not None:
+            try:
+                if self._release_script is None:
+                    self._release_script = client.register_script(_RELEASE_SCRIPT)
+                self._release_script(keys=[full_key])
+                return
+            except (redis.RedisError, OSError) as error:
+                self._failed(error)
+        with self._lock:
+            count, expires = self._local.get(full_key, (0, 0.0))
+            if count > 0 and expires > time.monotonic():
+                self._local[full_key] = (count - 1, expires)
 
     def _local_hit(self, key: str, window: int) -> tuple[int, int]:
         now = time.monotonic()
@@ -143,13 +203,19 @@ class Counters:
             self._local[key] = (count, expires)
         return count, int(expires - now) + 1
 
-    def _local_peek(self, key: str) -> tuple[int, int]:
+    def _local_claim(self, key: str, limit: int, window: int) -> tuple[bool, int, int]:
         now = time.monotonic()
         with self._lock:
+            if len(self._local) > 10_000:
+                self._local = {k: v for k, v in self._local.items() if v[1] > now}
             count, expires = self._local.get(key, (0, 0.0))
-        if expires <= now:
-            return 0, 0
-        return count, int(expires - now) + 1
+            if expires <= now:
+                count, expires = 0, now + window
+            taken = count < limit
+            if taken:
+                count += 1
+                self._local[key] = (count, expires)
+        return taken, count, int(expires - now) + 1
 
 
 class Limits:
@@ -183,23 +249,36 @@ class Limits:
             ),
         ]
 
-    def check_sign_in(self, email: str, client: str) -> None:
-        """RateLimited while the account or the client has failed too often."""
+    def claim_sign_in_attempt(self, email: str, client: str) -> list[str]:
+        """Count a sign-in attempt BEFORE its password is checked; RateLimited when the
+        account or the client has used up its attempts. Returns the keys counted, for
+        `sign_in_succeeded`.
+
+        Each key is a budget claimed atomically (Redis Lua or the in-process lock), so a
+        burst of simultaneous attempts gets at most `limit` password checks, never one per
+        request. Refused attempts are not counted: the window is not extended by them.
+        """
+        claimed: list[str] = []
         for key, limit in self._sign_in_keys(email, client):
-            count, retry_after = self.counters.peek(key)
-            if count >= limit:
+            taken, _, retry_after = self.counters.claim(
+                key, limit, self.settings.login_lockout_seconds
+            )
+            if not taken:
+                for earlier in claimed:
+                    self.counters.release(earlier)
                 log.warning(
                     "staff sign-in refused reason=throttled client=%s",
                     fingerprint(self.settings, "ip", client),
                 )
-                raise RateLimited(
-                    SIGN_IN_THROTTLED, retry_after or self.settings.login_lockout_seconds
-                )
+                raise RateLimited(SIGN_IN_THROTTLED, retry_after)
+            claimed.append(key)
+        return claimed
 
-    def sign_in_failed(self, email: str, client: str) -> None:
-        for key, _ in self._sign_in_keys(email, client):
-            self.counters.hit(key, self.settings.login_lockout_seconds)
+    def sign_in_succeeded(self, claimed: list[str]) -> None:
+        """A correct password gives back only the attempt it claimed itself.
 
-    def sign_in_succeeded(self, email: str, client: str) -> None:
-        account_key, _ = self._sign_in_keys(email, client)[0]
-        self.counters.reset(account_key)
+        Nothing else is reset: failures made before it (from this client or any other)
+        keep counting until their window ends, so "4 wrong, then 1 right" repeated still
+        reaches the limit, and a person signing in cannot clear an attacker's count."""
+        for key in claimed:
+            self.counters.release(key)

@@ -1,10 +1,14 @@
 """Patient pages: browse slots, book one, then see, move or cancel it through a private link.
 
 Works without JavaScript. After booking, the browser is redirected (post/redirect/get) to
-the request's manage page, whose signed link is the patient's way back to it.
+the request's manage page, whose signed link is the patient's way back to it. The same
+form sent again from the same browser session with the same address (a double click, or
+back and submit) leads to that booking rather than "no longer available".
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from flask import (
     Blueprint,
@@ -21,7 +25,7 @@ from . import manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
 from .extensions import availability, bookings, limits, rescheduling, settings
-from .limits import client_ip
+from .limits import client_ip, fingerprint
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.errors import (
     AppointmentNotFound,
@@ -30,6 +34,7 @@ from .store.errors import (
     SlotUnavailable,
     Unavailable,
 )
+from .store.open_requests import canonical_email
 from .validation import (
     HONEYPOT_FIELD,
     BookingForm,
@@ -91,30 +96,59 @@ def _taken_page(slot: dict, reason: Unavailable):
     )
 
 
+def _submission_key() -> str:
+    """Names this browser session (by its CSRF secret, which only it holds) without
+    storing the secret itself."""
+    secret = session.get("csrf_token", "")
+    return fingerprint(settings(), "submission", secret) if secret else ""
+
+
+def _own_booking(appointment_id: str, form: BookingForm):
+    """A repeated submission (double click, back and submit again) from the session that
+    booked this slot, with the same address: a redirect to that booking, else None."""
+    if request.method != "POST" or not _submission_key():
+        return None
+    record = bookings().get(appointment_id)
+    if (
+        record["status"] in (PENDING, ACCEPTED)
+        and record.get("submissionKey") == _submission_key()
+        and canonical_email(str(form.patientEmail.data or "")) == record.get("emailKey")
+    ):
+        token = manage_links.make_token(settings(), record)
+        return redirect(url_for("pages.manage", token=token), 303)
+    return None
+
+
 @bp.route("/book/<appointment_id:appointment_id>", methods=["GET", "POST"])
 def book(appointment_id: str):
     try:
         slot = availability().get_slot(appointment_id)
     except AppointmentNotFound:
         abort(404, "We could not find that appointment slot.")
+    form = BookingForm()
     if not availability().is_bookable(slot):
+        own = _own_booking(appointment_id, form)
+        if own is not None:
+            return own
         reason = Unavailable.TAKEN if slot["status"] != AVAILABLE else Unavailable.PAST
         return _taken_page(slot, reason)
 
-    form = BookingForm()
     if request.method == "POST":
         check_honeypot(request.form.get(HONEYPOT_FIELD))
     if form.validate_on_submit():
         limits().count_booking_attempt(client_ip())
+        patient = replace(form.to_patient(), submission=_submission_key())
         try:
-            item = bookings().book(appointment_id, form.to_patient())
+            item = bookings().book(appointment_id, patient)
         except SlotUnavailable as error:
-            return _taken_page(slot, error.reason)
+            return _own_booking(appointment_id, form) or _taken_page(slot, error.reason)
         session[JUST_BOOKED_SESSION_KEY] = item["appointmentId"]
         token = manage_links.make_token(settings(), item)
         return redirect(url_for("pages.manage", token=token), 303)
     status = 400 if form.errors else 200
-    return render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD), status
+    # Re-shown after an error, the form echoes the patient's name, address and notes.
+    body = render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD)
+    return _private(make_response(body, status))
 
 
 # -- the patient's private link ------------------------------------------------------------

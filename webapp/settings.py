@@ -57,6 +57,8 @@ class Settings:
     login_lockout_seconds: int = 900
     staff_session_minutes: int = 480
     staff_page_size: int = 25
+    # A header only a fronting proxy (CDN/WAF) sets, holding the client's address.
+    trusted_client_ip_header: str | None = None
     # Observability: level (DEBUG, INFO, WARNING, ERROR) and format of the logs: "json"
     # (one object per line, for machines) or "text" (one readable line, for people).
     log_level: str = "INFO"
@@ -121,6 +123,25 @@ def _str(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     if raw is None or raw.strip() == "":
         return default
     return raw.strip()
+
+
+# Headers any client can send (API Gateway passes them on): never a client address.
+CLIENT_SET_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-client-ip")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+def _client_ip_header(env: Mapping[str, str]) -> str | None:
+    name = _str(env, "TRUSTED_CLIENT_IP_HEADER", None)
+    if name is None:
+        return None
+    if not _HEADER_NAME.match(name):
+        raise ConfigError(f"TRUSTED_CLIENT_IP_HEADER must be a header name, got {name!r}")
+    if name.lower() in CLIENT_SET_HEADERS:
+        raise ConfigError(
+            f"TRUSTED_CLIENT_IP_HEADER must be a header only your proxy sets; {name} can be "
+            "sent by any client (use e.g. CloudFront-Viewer-Address)"
+        )
+    return name
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -211,6 +232,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
         staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 480, minimum=1),
         staff_page_size=_int(env, "STAFF_PAGE_SIZE", 25, minimum=1),
+        trusted_client_ip_header=_client_ip_header(env),
         # Observability
         log_level=_log_level(env),
         log_format=_log_format(env, app_env),

@@ -1,5 +1,8 @@
 """Validation of patient input. The booking form and the JSON API share `BookingForm`.
 
+Names and notes refuse invisible characters (control and format characters such as a
+right-to-left override or a zero-width space), which could disguise text shown to staff.
+
 Also the honeypot: a field people never see but form-filling bots do. A filled one is
 refused with a deliberately neutral answer, logged as `booking refused reason=honeypot`
 with a keyed hash of the client address (never the address or any patient data).
@@ -8,13 +11,14 @@ with a keyed hash of the client address (never the address or any patient data).
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation
 
 from .extensions import settings
 from .http import APPOINTMENT_ID_MAX
@@ -58,6 +62,29 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+# Characters that are invisible or reorder text: control (Cc) and format (Cf: right-to-left
+# override, zero-width space/joiners, BOM, ...), and the Unicode line/paragraph separators.
+# Shown to staff they could disguise a name or a note, so they are refused, not kept.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+NOTES_LAYOUT = frozenset("\n\r\t")  # line breaks and tabs are fine in notes
+
+
+class NoInvisibleCharacters:
+    """Refuse control and format characters (except `allowed`), with a field error."""
+
+    def __init__(self, message: str, allowed: frozenset[str] = frozenset()):
+        self.message = message
+        self.allowed = allowed
+
+    def __call__(self, form, field) -> None:
+        value = field.data
+        if isinstance(value, str) and any(
+            unicodedata.category(char) in INVISIBLE_CATEGORIES and char not in self.allowed
+            for char in value
+        ):
+            raise StopValidation(self.message)
+
+
 class BookingForm(FlaskForm):
     # Field names match the JSON API so both report errors under the same keys.
     patientName = StringField(
@@ -65,6 +92,9 @@ class BookingForm(FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired("Please enter your name."),
+            NoInvisibleCharacters(
+                "Your name contains invisible or control characters; please type it again."
+            ),
             Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
         ],
     )
@@ -82,6 +112,10 @@ class BookingForm(FlaskForm):
         filters=[_strip],
         validators=[
             Optional(),
+            NoInvisibleCharacters(
+                "The notes contain invisible or control characters; please type them again.",
+                allowed=NOTES_LAYOUT,
+            ),
             Length(max=NOTES_MAX, message=f"Please keep notes under {NOTES_MAX} characters."),
         ],
     )

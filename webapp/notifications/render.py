@@ -168,6 +168,12 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "withdraws_event": notice.withdraws_event,
         "previous_when": _previous_when(item),
     }
+    if notice.kind == RECEIVED:
+        # The first email to an address nobody has verified: nothing the requester typed
+        # (name, notes) goes into it, so the clinic's sender cannot relay their words.
+        for typed in ("patient_name", "patient_email", "notes"):
+            del context[typed]
+        context["cancel_url"] = f"{context['manage_url']}/cancel"
     env = _templates()
     text = env.get_template(f"{notice.kind}.txt").render(context)
     html = env.get_template(f"{notice.kind}.html").render(context)

@@ -20,6 +20,9 @@ def init_app(app: Flask, settings: Settings) -> None:
     from . import api, auth, views
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=settings.staff_session_minutes)
+    # The cookie keeps the expiry set at sign-in rather than sliding with each request;
+    # the lifetime itself is enforced from the sign-in time in the session (auth.py).
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     csrf.exempt(api.bp)  # HTTP Basic + JSON bodies only, never the session cookie
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

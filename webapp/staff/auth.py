@@ -5,11 +5,20 @@
 - Sign-in answers the same message and status for an unknown address and a wrong
   password, and an unknown address still pays for one hash, so neither the words nor the
   timing tell which addresses have accounts.
-- Failed attempts are counted per account and per client address (limits.Limits:
-  Redis, or in-process when Redis is down). Past the limit, attempts are refused before
-  any password is checked until the window ends.
-- The session stores the address and a fingerprint of the password hash: changing the
-  password (running create-staff again) signs every existing session out.
+- Attempts are counted per account and per client address BEFORE the password is
+  checked (limits.Limits: an atomic claim in Redis, or in-process when Redis is down).
+  Past the limit, attempts are refused without a password check until the window ends.
+  A correct password gives back only its own attempt; earlier failures keep counting.
+- The session stores the address, a fingerprint of the password hash, the account's
+  session epoch and the sign-in time; each request checks them against the account
+  item it reads anyway (no extra read):
+  - changing the password (running create-staff again) signs every session out;
+  - signing out moves the account's epoch on, which ends every session of that person,
+    not just this browser's: a cookie copied or left behind on a shared reception
+    computer stops working too, and staff sign in again in seconds;
+  - a session lasts STAFF_SESSION_MINUTES from sign-in, whatever the activity: the
+    sign-in time is in the signed session and checked here, so a cookie Flask reissues
+    on each request cannot extend it.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import time
 from functools import cache
 from typing import Any
 
@@ -36,6 +46,8 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 256
 EMAIL_MAX = 254
 HASH_METHOD = "scrypt"
+# Tolerated difference between the clocks of two instances (sign-in on one, use on another).
+CLOCK_SKEW_SECONDS = 60
 FAILED_MESSAGE = "The email address or password is not correct."
 
 
@@ -63,7 +75,7 @@ def authenticate(email: str, password: str) -> dict[str, Any] | None:
     """The account for these credentials, or None. Raises RateLimited when throttled."""
     email = normalize_email(email)
     client = client_ip()
-    limits().check_sign_in(email, client)
+    claimed = limits().claim_sign_in_attempt(email, client)
 
     account = None
     if 0 < len(email) <= EMAIL_MAX and 0 < len(password or "") <= PASSWORD_MAX:
@@ -71,11 +83,19 @@ def authenticate(email: str, password: str) -> dict[str, Any] | None:
     stored = account["passwordHash"] if account else _dummy_hash()
     valid = check_password_hash(stored, (password or "")[:PASSWORD_MAX])
     if account is None or not valid:
-        limits().sign_in_failed(email, client)
         log.info("staff sign-in failed client=%s", fingerprint(settings(), "ip", client))
         return None
-    limits().sign_in_succeeded(email, client)
+    limits().sign_in_succeeded(claimed)
     return account
+
+
+def _epoch(account: dict[str, Any]) -> int:
+    return int(account.get("sessionEpoch", 0))
+
+
+def _now_seconds() -> int:
+    # Wall-clock time, not the clinic's clock: a session's age is real time.
+    return int(time.time())
 
 
 def log_in(account: dict[str, Any]) -> None:
@@ -84,10 +104,16 @@ def log_in(account: dict[str, Any]) -> None:
     session[SESSION_KEY] = {
         "email": account["email"],
         "v": _session_version(account["passwordHash"]),
+        "e": _epoch(account),
+        "t": _now_seconds(),
     }
 
 
 def log_out() -> None:
+    """End this person's sessions server-side (every one; see above), then this cookie."""
+    data = session.get(SESSION_KEY)
+    if isinstance(data, dict) and isinstance(data.get("email"), str):
+        store().staff.end_sessions(data["email"])
     session.clear()
 
 
@@ -96,8 +122,20 @@ def load_session_staff() -> str | None:
     data = session.get(SESSION_KEY)
     if not isinstance(data, dict) or not isinstance(data.get("email"), str):
         return None
+    signed_in_at = data.get("t")
+    lifetime = settings().staff_session_minutes * 60
+    if (
+        not isinstance(signed_in_at, int)
+        or not -CLOCK_SKEW_SECONDS <= _now_seconds() - signed_in_at < lifetime
+    ):
+        session.pop(SESSION_KEY, None)
+        return None
     account = store().staff.get(data["email"])
-    if account is None or _session_version(account["passwordHash"]) != data.get("v"):
+    if (
+        account is None
+        or _session_version(account["passwordHash"]) != data.get("v")
+        or _epoch(account) != data.get("e")
+    ):
         session.pop(SESSION_KEY, None)
         return None
     g.staff_email = account["email"]

@@ -62,11 +62,13 @@ def login():
     form = LoginForm()
     error = None
     status = 200
+    headers = {}
     if form.validate_on_submit():
         try:
             account = auth.authenticate(form.email.data, form.password.data)
         except RateLimited as limited:
             error, status = limited.message, 429
+            headers["Retry-After"] = str(limited.retry_after)
         else:
             if account is not None:
                 auth.log_in(account)
@@ -75,7 +77,6 @@ def login():
     elif form.errors:
         status = 400
     response = render_template("staff/login.html", form=form, error=error)
-    headers = {"Retry-After": "60"} if status == 429 else {}
     return response, status, headers
 
 

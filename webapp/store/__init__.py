@@ -1,9 +1,10 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds four kinds of record, each with a module of its own over the shared
+One table holds five kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
-(`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`);
-moving a booking to another time has its writes in `moves.py`.
+(`staff.py`), the open-request counters per email address (`open_requests.py`),
+notification claims (`claims.py`) and the health sentinel (`health.py`); moving a
+booking to another time has its writes in `moves.py`.
 Every error this layer raises is in `errors.py`.
 """
 
@@ -16,6 +17,7 @@ from .appointments import Appointments
 from .claims import NotificationClaims
 from .health import ping
 from .moves import Moves
+from .open_requests import OpenRequests
 from .staff import StaffAccounts
 from .table import Table, dynamodb_client
 
@@ -46,6 +48,10 @@ class Store:
     @cached_property
     def staff(self) -> StaffAccounts:
         return StaffAccounts(self.table)
+
+    @cached_property
+    def open_requests(self) -> OpenRequests:
+        return OpenRequests(self.table)
 
     @cached_property
     def claims(self) -> NotificationClaims:

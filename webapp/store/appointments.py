@@ -22,7 +22,8 @@ from .errors import (
     SlotUnavailable,
     Unavailable,
 )
-from .table import EMAIL_INDEX, REQUESTED_INDEX, STATUS_INDEX, Table, translate_errors
+from .open_requests import canonical_email
+from .table import REQUESTED_INDEX, STATUS_INDEX, Table, translate_errors
 
 AVAILABLE = "AVAILABLE"
 PENDING = "PENDING"
@@ -42,11 +43,14 @@ class PatientDetails:
     name: str
     email: str
     notes: str = ""
+    # A keyed hash naming the browser session that sent the booking form (pages only):
+    # lets a repeated submission from that session find the booking it made.
+    submission: str = ""
 
     @property
     def email_key(self) -> str:
-        """The address as the open-request cap counts it (case-insensitive)."""
-        return self.email.strip().lower()
+        """The address as the open-request cap counts it (see open_requests.py)."""
+        return canonical_email(self.email)
 
 
 def slot_start(day: str, time: str) -> str:
@@ -168,29 +172,6 @@ class Appointments:
                 params["ExclusiveStartKey"] = last_key
         return items, last_key or None
 
-    def count_open_requests(self, email_key: str, now_slot: str) -> int:
-        """PENDING or ACCEPTED requests of this address for times still ahead."""
-        params: dict[str, Any] = {
-            "TableName": self.table.name,
-            "IndexName": EMAIL_INDEX,
-            "KeyConditionExpression": "emailKey = :email AND slotStart > :now",
-            "FilterExpression": "#status IN (:pending, :accepted)",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": self.table.to_item(
-                {":email": email_key, ":now": now_slot, ":pending": PENDING, ":accepted": ACCEPTED}
-            ),
-            "Select": "COUNT",
-        }
-        count = 0
-        with translate_errors():
-            while True:
-                response = self.table.client.query(**params)
-                count += response.get("Count", 0)
-                last_key = response.get("LastEvaluatedKey")
-                if not last_key:
-                    return count
-                params["ExclusiveStartKey"] = last_key
-
     # -- writes --------------------------------------------------------------------------
     def put_slot(self, appointment_id: str, date: str, time: str, now_iso: str) -> bool:
         """Create an AVAILABLE slot unless the id exists; True if it was created."""
@@ -222,6 +203,9 @@ class Appointments:
             "SET #status = :pending, patientName = :name, patientEmail = :email, "
             "emailKey = :email_key, requestedAt = :now, updatedAt = :now"
         )
+        if patient.submission:
+            update += ", submissionKey = :submission"
+            values[":submission"] = patient.submission
         if patient.notes:
             update += ", notes = :notes"
             values[":notes"] = patient.notes

@@ -37,3 +37,14 @@ class StaffAccounts:
                 ReturnValues="ALL_OLD",
             )
         return not response.get("Attributes")
+
+    def end_sessions(self, email: str) -> None:
+        """Move the account's session epoch on: every session issued before now ends."""
+        with translate_errors():
+            self.table.client.update_item(
+                TableName=self.table.name,
+                Key=self.table.key(staff_key(email)),
+                UpdateExpression="ADD sessionEpoch :one",
+                ConditionExpression="kind = :kind",
+                ExpressionAttributeValues=self.table.to_item({":one": 1, ":kind": "staff"}),
+            )

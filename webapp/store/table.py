@@ -22,7 +22,7 @@ from .errors import StoreUnavailable
 STATUS_INDEX = "status-slotStart-index"
 # Staff dashboard: one status, oldest request first (sparse: only requested items).
 REQUESTED_INDEX = "status-requestedAt-index"
-# Open-request cap: a patient's requests by start time (sparse: only booked items).
+# A patient's requests by start time (sparse: only booked items).
 EMAIL_INDEX = "emailKey-slotStart-index"
 
 KEY_SCHEMA = [{"AttributeName": "appointmentId", "KeyType": "HASH"}]
