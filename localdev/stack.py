@@ -140,6 +140,10 @@ class Stack:
                 "5",
                 "--keep-alive",
                 "30",
+                # Room for the longest URL the API admits (a 512-character token, each
+                # character up to 12 bytes percent-encoded), as API Gateway's own limit is.
+                "--limit-request-line",
+                "8190",
                 "webapp.wsgi:app",
             ],
             cwd=ROOT,
