@@ -109,3 +109,22 @@ def test_a_failed_booking_gives_its_place_back(cap_app):
         client.post("/book-appointment", json=booking_json(slot)).status_code for slot in ids[1:]
     ]
     assert statuses == [200, 200, 200]
+
+
+def test_a_moved_request_still_counts(make_app, now):
+    app = make_app(MAX_OPEN_REQUESTS_PER_EMAIL="2", BOOKING_RATE_LIMIT="100")
+    client = app.test_client()
+    first, second, third, fourth = slots(app, 4)
+    booked = [
+        client.post("/book-appointment", json=booking_json(slot, patientEmail="cap@example.com"))
+        for slot in (first, second)
+    ]
+    assert [response.status_code for response in booked] == [200, 200]
+    token = booked[0].json["manageUrl"].rsplit("/", 1)[1]
+    moved = client.post(f"/my-appointment/{token}/reschedule", json={"appointmentId": third})
+    assert moved.status_code == 200
+    # Moving one of the two requests to another time does not free a place under the cap.
+    another = client.post(
+        "/book-appointment", json=booking_json(fourth, patientEmail="cap@example.com")
+    )
+    assert another.status_code == 409

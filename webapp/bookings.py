@@ -55,6 +55,8 @@ DASHBOARD_STATUSES = (PENDING, ACCEPTED, DECLINED, CANCELLED)
 REASON_MAX = 500
 CURSOR_SALT = "staff-dashboard-cursor"
 # What an AVAILABLE slot holds before anyone books it.
+# How many moves of one request the per-email cap follows to find where it lives now.
+MAX_MOVES_FOLLOWED = 20
 SLOT_ATTRIBUTES = ("appointmentId", "appointmentDate", "appointmentTime", "slotStart", "createdAt")
 # What staff see of a booking (never internal keys such as emailKey).
 STAFF_FIELDS = (
@@ -191,6 +193,14 @@ class Bookings:
             item = self.store.appointments.get(entry_id)
             if item is None or item.get("requestedAt") != requested_at:
                 return None  # that request was never written
+            # A request the patient moved lives on at its new time (same requestedAt).
+            for _ in range(MAX_MOVES_FOLLOWED):
+                if item["status"] != RESCHEDULED or not item.get("rescheduledTo"):
+                    break
+                moved = self.store.appointments.get(item["rescheduledTo"])
+                if moved is None or moved.get("requestedAt") != requested_at:
+                    return False
+                item = moved
             return item["status"] in (PENDING, ACCEPTED)
 
         claimed = self.store.open_requests.claim(
