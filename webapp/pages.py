@@ -32,7 +32,6 @@ from .store.errors import (
 )
 from .validation import (
     HONEYPOT_FIELD,
-    BookingForm,
     ValidationFailed,
     check_honeypot,
     parse_window,
@@ -100,6 +99,8 @@ def book(appointment_id: str):
     if not availability().is_bookable(slot):
         reason = Unavailable.TAKEN if slot["status"] != AVAILABLE else Unavailable.PAST
         return _taken_page(slot, reason)
+
+    from .booking_form import BookingForm  # wtforms: only where a form is shown or checked
 
     form = BookingForm()
     if request.method == "POST":

@@ -1,4 +1,5 @@
-"""Validation of patient input. The booking form and the JSON API share `BookingForm`.
+"""Validation of patient input. The booking form and the JSON API share `BookingForm`
+(booking_form.py, imported when a booking is checked: wtforms never loads to list slots).
 
 Also the honeypot: a field people never see but form-filling bots do. A filled one is
 refused with a deliberately neutral answer, logged as `booking refused reason=honeypot`
@@ -11,10 +12,7 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
 
 from .extensions import settings
 from .http import APPOINTMENT_ID_MAX
@@ -28,6 +26,14 @@ EMAIL_MAX = 254
 NOTES_MAX = 1000
 WINDOW_MAX_DAYS = 366
 HONEYPOT_FIELD = "website"
+
+
+def __getattr__(name: str):
+    if name == "BookingForm":  # where it used to be defined
+        from .booking_form import BookingForm
+
+        return BookingForm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ValidationFailed(Exception):
@@ -52,46 +58,6 @@ def check_honeypot(value: Any) -> None:
             fingerprint(settings(), "ip", client_ip()),
         )
         raise BookingRefused()
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-class BookingForm(FlaskForm):
-    # Field names match the JSON API so both report errors under the same keys.
-    patientName = StringField(
-        "Full name",
-        filters=[_strip],
-        validators=[
-            DataRequired("Please enter your name."),
-            Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
-        ],
-    )
-    patientEmail = EmailField(
-        "Email address",
-        filters=[_strip],
-        validators=[
-            DataRequired("Please enter your email address."),
-            Length(max=EMAIL_MAX, message="That email address is too long."),
-            Email("Please enter a valid email address, like name@example.com."),
-        ],
-    )
-    notes = TextAreaField(
-        "Notes for the clinic (optional)",
-        filters=[_strip],
-        validators=[
-            Optional(),
-            Length(max=NOTES_MAX, message=f"Please keep notes under {NOTES_MAX} characters."),
-        ],
-    )
-
-    def to_patient(self) -> PatientDetails:
-        return PatientDetails(
-            name=self.patientName.data,
-            email=self.patientEmail.data,
-            notes=self.notes.data or "",
-        )
 
 
 BOOKING_FIELDS = ("patientName", "patientEmail", "notes")
@@ -133,6 +99,8 @@ def parse_booking_json(payload: Any) -> tuple[str, PatientDetails]:
             strings[name] = value
         else:
             errors[name] = [f"{name} must be a string."]
+
+    from .booking_form import BookingForm
 
     form = BookingForm(formdata=MultiDict(strings), meta={"csrf": False})
     form.validate()
