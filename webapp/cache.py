@@ -124,18 +124,18 @@ class SlotCache:
             return BYPASS, None, None
         try:
             self._settle_owed_invalidation(client)
-            pipe = client.pipeline(transaction=False)
-            pipe.hget(self.slots_key, window)
-            pipe.get(self.epoch_key)
-            cached, epoch = pipe.execute()
+            # One round trip for a hit; the epoch is read only on a miss, still before
+            # the caller reads DynamoDB, which is all the fill's guard needs.
+            cached = client.hget(self.slots_key, window)
+            if cached is not None:
+                valid_until, _, body = cached.partition("|")
+                until = int(valid_until) if valid_until.isdigit() else 0  # 0: nothing starts
+                if not until or clock.utcnow().timestamp() < until:
+                    return HIT, body, None
+            epoch = client.get(self.epoch_key)
         except (redis.RedisError, OSError) as error:
             self._failed("read", error)
             return BYPASS, None, None
-        if cached is not None:
-            valid_until, _, body = cached.partition("|")
-            until = int(valid_until) if valid_until.isdigit() else 0  # 0: no slot to start
-            if not until or clock.utcnow().timestamp() < until:
-                return HIT, body, None
         return MISS, None, epoch or "0"
 
     def fill(self, window: str, body: str, valid_until: int, epoch: str | None) -> None:

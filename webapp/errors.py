@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from flask import Flask, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .bookings import TooManyOpenRequests, conflict_message
@@ -57,6 +57,13 @@ def json_error(
 def _page(status: int, title: str, message: str, **headers):
     body = render_template("error.html", title=title, message=message, status=status)
     return body, status, headers
+
+
+def _is_csrf_error(error: Exception) -> bool:
+    """flask_wtf's CSRFError (a 400), told apart without importing flask_wtf: one can only
+    have been raised once its module is loaded (see extensions.LazyCSRFProtect)."""
+    module = sys.modules.get("flask_wtf.csrf")
+    return module is not None and isinstance(error, module.CSRFError)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -123,8 +130,7 @@ def register_error_handlers(app: Flask) -> None:
             return json_error(400, error.message)
         return _page(400, "We could not process this request", error.message)
 
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error: CSRFError):
+    def csrf_failed(error: HTTPException):
         # CSRFProtect checks every form POST before any view runs: one friendly answer.
         if wants_json():
             return json_error(400, error.description)
@@ -132,6 +138,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if _is_csrf_error(error):
+            return csrf_failed(error)
         if wants_json():
             response = json_error(error.code or 500, error.description or error.name)
             if error.code == 405 and error.valid_methods:

@@ -3,7 +3,8 @@
 `init_app` builds them once per app (the factory calls it); views, the CLI and the
 staff package reach them through the typed accessors below, never through
 `app.extensions` or `app.config` directly. Building is cheap: the DynamoDB client and the
-Redis connection are made on first use, so a cache hit never loads boto3.
+Redis connection are made on first use, so a cache hit never loads boto3; CSRF protection
+loads flask_wtf (and wtforms) only when a request needs it, so listing slots never does.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, current_app, request
 
 if TYPE_CHECKING:
     import redis
@@ -27,7 +27,81 @@ if TYPE_CHECKING:
 
 EXTENSION_KEY = "clinic"
 
-csrf = CSRFProtect()
+
+class LazyCSRFProtect:
+    """flask_wtf's CSRFProtect, set up at create time but imported on first need: a request
+    whose method CSRF checks (POST, PUT, PATCH, DELETE) or a page that renders a token.
+
+    `init_app` does what `CSRFProtect.init_app` does (the same config defaults, template
+    globals and one before-request check); the check itself, the tokens and the errors are
+    flask_wtf's own (`CSRFProtect.protect`, `generate_csrf`, `CSRFError`).
+    """
+
+    def __init__(self) -> None:
+        self._exempt: list = []
+        self._protect = None
+
+    def exempt(self, view):
+        """Like `CSRFProtect.exempt`: a view, a view's dotted name, or a blueprint."""
+        if view not in self._exempt:
+            self._exempt.append(view)
+        if self._protect is not None:
+            self._protect.exempt(view)
+        return view
+
+    def real(self):
+        """flask_wtf's CSRFProtect, imported and given every exemption on first use."""
+        if self._protect is None:
+            from flask_wtf.csrf import CSRFProtect
+
+            protect = CSRFProtect()
+            for view in self._exempt:
+                protect.exempt(view)
+            self._protect = protect
+        return self._protect
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["csrf"] = self
+        app.config.setdefault("WTF_CSRF_ENABLED", True)
+        app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", True)
+        app.config["WTF_CSRF_METHODS"] = set(
+            app.config.get("WTF_CSRF_METHODS", ["POST", "PUT", "PATCH", "DELETE"])
+        )
+        app.config.setdefault("WTF_CSRF_FIELD_NAME", "csrf_token")
+        app.config.setdefault("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"])
+        app.config.setdefault("WTF_CSRF_META_NAME", "csrf-token")
+        app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)
+        app.config.setdefault("WTF_CSRF_SSL_STRICT", True)
+        app.jinja_env.globals["csrf_token"] = generate_csrf
+        app.jinja_env.globals["csrf_meta_tag"] = csrf_meta_tag
+        app.context_processor(lambda: {"csrf_token": generate_csrf, "csrf_meta_tag": csrf_meta_tag})
+
+        @app.before_request
+        def csrf_protect():
+            config = app.config
+            if not config["WTF_CSRF_ENABLED"] or not config["WTF_CSRF_CHECK_DEFAULT"]:
+                return
+            if request.method not in config["WTF_CSRF_METHODS"]:
+                return
+            blueprint = app.blueprints.get(request.blueprint or "")
+            if blueprint is not None and blueprint in self._exempt:
+                return  # the JSON APIs: no need to load flask_wtf to skip them
+            self.real().protect(apply_exemptions=True)
+
+
+def generate_csrf(*args, **kwargs):
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf(*args, **kwargs)
+
+
+def csrf_meta_tag(*args, **kwargs):
+    from flask_wtf.csrf import csrf_meta_tag
+
+    return csrf_meta_tag(*args, **kwargs)
+
+
+csrf = LazyCSRFProtect()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ back and submit) leads to that booking rather than "no longer available".
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -37,11 +38,13 @@ from .store.errors import (
 from .store.open_requests import canonical_email
 from .validation import (
     HONEYPOT_FIELD,
-    BookingForm,
     ValidationFailed,
     check_honeypot,
     parse_window,
 )
+
+if TYPE_CHECKING:
+    from .booking_form import BookingForm
 
 bp = Blueprint("pages", __name__)
 
@@ -125,6 +128,8 @@ def book(appointment_id: str):
         slot = availability().get_slot(appointment_id)
     except AppointmentNotFound:
         abort(404, "We could not find that appointment slot.")
+    from .booking_form import BookingForm  # wtforms: only where a form is shown or checked
+
     form = BookingForm()
     if not availability().is_bookable(slot):
         own = _own_booking(appointment_id, form)

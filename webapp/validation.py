@@ -1,4 +1,5 @@
-"""Validation of patient input. The booking form and the JSON API share `BookingForm`.
+"""Validation of patient input. The booking form and the JSON API share `BookingForm`
+(booking_form.py, imported when a booking is checked: wtforms never loads to list slots).
 
 Names and notes refuse invisible characters (control and format characters such as a
 right-to-left override or a zero-width space), which could disguise text shown to staff.
@@ -11,14 +12,10 @@ with a keyed hash of the client address (never the address or any patient data).
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation
 
 from .extensions import settings
 from .http import APPOINTMENT_ID_MAX
@@ -56,76 +53,6 @@ def check_honeypot(value: Any) -> None:
             fingerprint(settings(), "ip", client_ip()),
         )
         raise BookingRefused()
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-# Characters that are invisible or reorder text: control (Cc) and format (Cf: right-to-left
-# override, zero-width space/joiners, BOM, ...), and the Unicode line/paragraph separators.
-# Shown to staff they could disguise a name or a note, so they are refused, not kept.
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-NOTES_LAYOUT = frozenset("\n\r\t")  # line breaks and tabs are fine in notes
-
-
-class NoInvisibleCharacters:
-    """Refuse control and format characters (except `allowed`), with a field error."""
-
-    def __init__(self, message: str, allowed: frozenset[str] = frozenset()):
-        self.message = message
-        self.allowed = allowed
-
-    def __call__(self, form, field) -> None:
-        value = field.data
-        if isinstance(value, str) and any(
-            unicodedata.category(char) in INVISIBLE_CATEGORIES and char not in self.allowed
-            for char in value
-        ):
-            raise StopValidation(self.message)
-
-
-class BookingForm(FlaskForm):
-    # Field names match the JSON API so both report errors under the same keys.
-    patientName = StringField(
-        "Full name",
-        filters=[_strip],
-        validators=[
-            DataRequired("Please enter your name."),
-            NoInvisibleCharacters(
-                "Your name contains invisible or control characters; please type it again."
-            ),
-            Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
-        ],
-    )
-    patientEmail = EmailField(
-        "Email address",
-        filters=[_strip],
-        validators=[
-            DataRequired("Please enter your email address."),
-            Length(max=EMAIL_MAX, message="That email address is too long."),
-            Email("Please enter a valid email address, like name@example.com."),
-        ],
-    )
-    notes = TextAreaField(
-        "Notes for the clinic (optional)",
-        filters=[_strip],
-        validators=[
-            Optional(),
-            NoInvisibleCharacters(
-                "The notes contain invisible or control characters; please type them again.",
-                allowed=NOTES_LAYOUT,
-            ),
-            Length(max=NOTES_MAX, message=f"Please keep notes under {NOTES_MAX} characters."),
-        ],
-    )
-
-    def to_patient(self) -> PatientDetails:
-        return PatientDetails(
-            name=self.patientName.data,
-            email=self.patientEmail.data,
-            notes=self.notes.data or "",
-        )
 
 
 BOOKING_FIELDS = ("patientName", "patientEmail", "notes")
@@ -167,6 +94,8 @@ def parse_booking_json(payload: Any) -> tuple[str, PatientDetails]:
             strings[name] = value
         else:
             errors[name] = [f"{name} must be a string."]
+
+    from .booking_form import BookingForm
 
     form = BookingForm(formdata=MultiDict(strings), meta={"csrf": False})
     form.validate()

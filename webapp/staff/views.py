@@ -5,6 +5,7 @@ route open to anonymous visitors is the sign-in page itself (PUBLIC_ENDPOINTS)."
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -15,7 +16,12 @@ from ..limits import RateLimited
 from ..store.errors import ConflictingChange
 from ..validation import ValidationFailed, parse_window
 from . import auth
-from .forms import AddSlotsForm, DeclineForm, LoginForm
+
+if TYPE_CHECKING:
+    from .forms import AddSlotsForm
+
+# The forms (wtforms) are imported inside the views that use them: the module is loaded
+# at start-up to register the routes, and a listing of slots must not load wtforms.
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -59,6 +65,8 @@ def dashboard_filters(args) -> tuple[tuple[str, ...], date | None, date | None]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    from .forms import LoginForm
+
     form = LoginForm()
     error = None
     status = 200
@@ -118,6 +126,8 @@ def dashboard():
 
 
 def _appointment_page(appointment_id: str, status: int = 200, error: str | None = None, form=None):
+    from .forms import DeclineForm
+
     record = bookings().get(appointment_id)
     return render_template(
         "staff/appointment.html",
@@ -160,6 +170,8 @@ def accept(appointment_id: str):
 
 @bp.post("/appointments/<appointment_id:appointment_id>/decline")
 def decline(appointment_id: str):
+    from .forms import DeclineForm
+
     form = DeclineForm()
     if not form.validate_on_submit():
         return _appointment_page(appointment_id, 400, form=form)
@@ -215,6 +227,8 @@ def _slots_page(form: AddSlotsForm, status: int = 200, error: str | None = None)
 
 @bp.route("/slots", methods=["GET", "POST"])
 def slots():
+    from .forms import AddSlotsForm
+
     form = AddSlotsForm()
     if not form.validate_on_submit():
         if request.method == "POST":
@@ -234,6 +248,8 @@ def remove_slot(appointment_id: str):
     try:
         removed = availability().remove(appointment_id)
     except ConflictingChange as conflict:
+        from .forms import AddSlotsForm
+
         return _slots_page(AddSlotsForm(formdata=None), 409, conflict_message(conflict))
     flash(f"Removed {removed['appointmentTime']} on {removed['appointmentDate']}.")
     return redirect(url_for("staff.slots"), 303)

@@ -5,7 +5,8 @@ table holds staff accounts (`staff#<email>`), notification claims
 (`notification#...`) and a health sentinel key; those carry no `status`, `slotStart` or
 `emailKey`, so no index ever lists them and no booking condition can match them.
 
-boto3 is imported lazily: a cache hit never pays for loading it.
+botocore is imported lazily (a cache hit never pays for loading it), and boto3 not at all:
+items are converted by `attributes.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..aws import aws_client
 from ..settings import Settings
+from .attributes import deserialize, serialize
 from .errors import StoreUnavailable
 
 # Listing: one status, by start time (AVAILABLE slots of a window, ACCEPTED for reminders).
@@ -94,17 +96,15 @@ class Table:
     def __init__(self, client, name: str):
         self.client = client
         self.name = name
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-        self._serialize = TypeSerializer().serialize
-        self._deserialize = TypeDeserializer().deserialize
 
     # -- conversions ---------------------------------------------------------------------
-    def to_item(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {name: self._serialize(value) for name, value in values.items()}
+    @staticmethod
+    def to_item(values: dict[str, Any]) -> dict[str, Any]:
+        return {name: serialize(value) for name, value in values.items()}
 
-    def from_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {name: self._deserialize(value) for name, value in item.items()}
+    @staticmethod
+    def from_item(item: dict[str, Any]) -> dict[str, Any]:
+        return {name: deserialize(value) for name, value in item.items()}
 
     @staticmethod
     def key(item_id: str) -> dict[str, Any]:
