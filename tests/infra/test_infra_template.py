@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from redis.crc import key_slot
 
-from webapp.appointments import (
+from webapp.cache import SlotCache
+from webapp.settings import load_settings
+from webapp.store.table import (
     ATTRIBUTE_DEFINITIONS,
     GLOBAL_SECONDARY_INDEXES,
     KEY_SCHEMA,
     STATUS_INDEX,
 )
-from webapp.cache import SlotCache
-from webapp.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {

@@ -36,7 +36,7 @@ from ..observability import configure_logging, lambda_invocation
 from ..settings import Settings, load_settings
 from ..store import Store
 from .decide import Notice, decide, reminder
-from .render import render
+from .render import recipient, render
 from .send import send
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,16 @@ class Notifier:
         message = render(self.settings, notice)
         if message is None:
             return False  # nobody to send it to (no staff address configured)
+        suppressed = self.store.suppressions.get(recipient(self.settings, notice))
+        if suppressed is not None:
+            # SES reported the address (permanent bounce or complaint): never mail it again.
+            log.info(
+                "email %s for %s skipped: recipient suppressed after a %s",
+                notice.kind,
+                notice.appointment_id,
+                suppressed["reason"],
+            )
+            return False
         now = clock.utcnow()
         expires_at = int((now + timedelta(days=DEDUP_DAYS)).timestamp())
         if not self.store.claims.claim(notice.dedup_key, expires_at, clock.iso_timestamp()):

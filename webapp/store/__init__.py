@@ -1,8 +1,9 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds four kinds of record, each with a module of its own over the shared
+One table holds five kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
-(`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`).
+(`staff.py`), notification claims (`claims.py`), suppressed addresses (`suppressions.py`)
+and the health sentinel (`health.py`).
 Every error this layer raises is in `errors.py`.
 """
 
@@ -15,6 +16,7 @@ from .appointments import Appointments
 from .claims import NotificationClaims
 from .health import ping
 from .staff import StaffAccounts
+from .suppressions import Suppressions
 from .table import Table, dynamodb_client
 
 
@@ -44,6 +46,10 @@ class Store:
     @cached_property
     def claims(self) -> NotificationClaims:
         return NotificationClaims(self.table)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        return Suppressions(self.table)
 
     def ping(self) -> None:
         ping(self.table)
