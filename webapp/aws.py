@@ -15,19 +15,38 @@ _lock = threading.Lock()
 _session = None
 
 
-def aws_client(service: str, region: str, endpoint_url: str | None = None):
-    key = (service, region, endpoint_url)
+def aws_client(
+    service: str,
+    region: str,
+    endpoint_url: str | None = None,
+    *,
+    connect_timeout: float = 2,
+    read_timeout: float = 5,
+    total_attempts: int = 4,
+):
+    """Short timeouts by default: a user is waiting, and Lambda bills the wait.
+
+    `total_attempts` counts the first call too: 1 means botocore never retries by itself
+    (for calls that must not be repeated blindly, such as sending an email)."""
+    key = (service, region, endpoint_url, connect_timeout, read_timeout, total_attempts)
     client = _clients.get(key)
     if client is None:
         with _lock:
             client = _clients.get(key)
             if client is None:
-                client = _create(service, region, endpoint_url)
+                client = _create(*key)
                 _clients[key] = client
     return client
 
 
-def _create(service: str, region: str, endpoint_url: str | None):
+def _create(
+    service: str,
+    region: str,
+    endpoint_url: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    total_attempts: int,
+):
     global _session
     import boto3
     from botocore.config import Config
@@ -38,11 +57,10 @@ def _create(service: str, region: str, endpoint_url: str | None):
         service,
         region_name=region,
         endpoint_url=endpoint_url,
-        # Short timeouts: a user is waiting, and Lambda bills the wait.
         config=Config(
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"total_max_attempts": total_attempts, "mode": "standard"},
         ),
     )
 
