@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from . import manage_links
+from . import links, manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
 from .extensions import availability, bookings, limits, settings
@@ -148,7 +148,7 @@ def _manage_page(token: str, record: dict, status: int = 200, error: str | None 
         just_booked=just_booked,
         can_cancel=_cancellable(record),
         error=error,
-        manage_url=url_for("pages.manage", token=token, _external=True),
+        manage_url=links.manage_url(settings(), token),
     )
     return _private(make_response(body, status))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import clock
+from .. import clock, links
 from ..manage_links import make_token
 from ..settings import Settings
 from .decide import (
@@ -115,7 +115,7 @@ def calendar_file(settings: Settings, item: dict[str, Any], cancel: bool = False
 
 
 def manage_url(settings: Settings, item: dict[str, Any]) -> str:
-    return f"{settings.public_base_url}/manage/{make_token(settings, item)}"
+    return links.manage_url(settings, make_token(settings, item))
 
 
 def recipient(settings: Settings, notice: Notice) -> str | None:
@@ -143,8 +143,8 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "cancelled_by": item.get("cancelledBy", ""),
         "minutes": settings.appointment_minutes,
         "manage_url": manage_url(settings, item),
-        "book_url": f"{settings.public_base_url}/",
-        "staff_url": f"{settings.public_base_url}/staff/",
+        "book_url": links.public_url(settings, "/"),
+        "staff_url": links.public_url(settings, "/staff/"),
         "calendar_attached": notice.kind == ACCEPTED_KIND,
         "withdraws_event": notice.withdraws_event,
     }
