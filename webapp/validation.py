@@ -14,8 +14,9 @@ from typing import Any
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
+from .email_address import DeliverableEmail, ascii_address
 from .extensions import settings
 from .http import APPOINTMENT_ID_MAX
 from .limits import client_ip, fingerprint
@@ -74,7 +75,7 @@ class BookingForm(FlaskForm):
         validators=[
             DataRequired("Please enter your email address."),
             Length(max=EMAIL_MAX, message="That email address is too long."),
-            Email("Please enter a valid email address, like name@example.com."),
+            DeliverableEmail(),
         ],
     )
     notes = TextAreaField(
@@ -89,7 +90,8 @@ class BookingForm(FlaskForm):
     def to_patient(self) -> PatientDetails:
         return PatientDetails(
             name=self.patientName.data,
-            email=self.patientEmail.data,
+            # An internationalised domain is kept in its ASCII form, which SES can send to.
+            email=ascii_address(self.patientEmail.data) or self.patientEmail.data,
             notes=self.notes.data or "",
         )
 

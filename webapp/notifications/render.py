@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import clock, links
+from ..email_address import ascii_address
 from ..manage_links import make_token
 from ..settings import Settings
 from .decide import (
@@ -126,7 +127,9 @@ def recipient(settings: Settings, notice: Notice) -> str | None:
 
 def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     """The email for a notice; None when it has nobody to go to (no staff address)."""
-    to = recipient(settings, notice)
+    # SES takes ASCII addresses only (an internationalised domain in its IDNA form); an
+    # address it can never deliver to is not sent to at all.
+    to = ascii_address(recipient(settings, notice))
     if not to:
         return None
     item = notice.item
