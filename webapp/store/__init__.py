@@ -1,9 +1,9 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds five kinds of record, each with a module of its own over the shared
+One table holds six kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
-(`staff.py`), notification claims (`claims.py`), suppressed addresses (`suppressions.py`)
-and the health sentinel (`health.py`).
+(`staff.py`), notification claims (`claims.py`), suppressed addresses (`suppressions.py`),
+rate-limit counters without Redis (`counters.py`) and the health sentinel (`health.py`).
 Every error this layer raises is in `errors.py`.
 """
 
@@ -14,6 +14,7 @@ from functools import cached_property
 from ..settings import Settings
 from .appointments import Appointments
 from .claims import NotificationClaims
+from .counters import TableCounters
 from .health import ping
 from .staff import StaffAccounts
 from .suppressions import Suppressions
@@ -46,6 +47,10 @@ class Store:
     @cached_property
     def claims(self) -> NotificationClaims:
         return NotificationClaims(self.table)
+
+    @cached_property
+    def counters(self) -> TableCounters:
+        return TableCounters(self.table)
 
     @cached_property
     def suppressions(self) -> Suppressions:
