@@ -65,6 +65,8 @@ class Settings:
     staff_page_size: int = 25
     # Observability: level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
+    # Set only behind CloudFront + WAF: requests must carry it in X-Origin-Verify.
+    origin_verify_secret: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -208,6 +210,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         staff_page_size=_int(env, "STAFF_PAGE_SIZE", 25, minimum=1),
         # Observability
         log_level=_log_level(env),
+        origin_verify_secret=_origin_verify_secret(env),
     )
     values.update(overrides)
     settings = Settings(**values)
@@ -222,6 +225,18 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         if len(settings.secret_key) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters long")
     return settings
+
+
+_HEADER_VALUE = re.compile(r"^[\x21-\x7e]{16,1024}$")
+
+
+def _origin_verify_secret(env: Mapping[str, str]) -> str | None:
+    value = _str(env, "ORIGIN_VERIFY_SECRET", None)
+    if value is not None and not _HEADER_VALUE.match(value):
+        raise ConfigError(
+            "ORIGIN_VERIFY_SECRET must be 16 to 1024 printable ASCII characters without spaces"
+        )
+    return value
 
 
 def _email(env: Mapping[str, str], name: str, default: str | None) -> str | None:

@@ -27,7 +27,7 @@ FUNCTIONS = {
 }
 MAIL_FUNCTIONS = ("notifier", "reminders", "bounces")
 # Settings the template passes that the app reads only after the restructuring lands.
-PENDING_APP_SETTINGS = {"ORIGIN_VERIFY_SECRET", "SES_CONFIGURATION_SET"}
+PENDING_APP_SETTINGS: set[str] = set()
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
