@@ -28,6 +28,7 @@ from .. import clock
 from ..observability import configure_logging, lambda_invocation
 from ..settings import load_settings
 from ..store import Store
+from . import metrics
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ def handle_ses_event(event: dict[str, Any], context) -> dict[str, int]:
         except MalformedEvent as error:
             log.error("SES event not recorded: %s", error)
             raise
+        metrics.publish(
+            "bounces", metrics.Tally({metrics.ADDRESSES_SUPPRESSED: counts["suppressed"]})
+        )
         log.info(
             "SES events: %(suppressed)d address(es) suppressed, %(alreadySuppressed)d "
             "already suppressed, %(ignored)d event(s) ignored",

@@ -37,6 +37,7 @@ from .. import clock
 from ..observability import configure_logging, lambda_invocation
 from ..settings import Settings, load_settings
 from ..store import Store
+from . import metrics
 from .decide import Notice, decide, reminder
 from .render import recipient, render
 from .send import send, send_budget_millis
@@ -69,6 +70,7 @@ class Notifier:
     def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
         self.store = store or Store(settings)
+        self.tally = metrics.Tally()  # what was sent, failed, suppressed (handlers publish)
 
     def deliver(self, notice: Notice, time_left: TimeLeft = None) -> bool:
         """Send one notice unless it was sent already; True if this call sent it.
@@ -88,6 +90,7 @@ class Notifier:
                 notice.appointment_id,
                 suppressed["reason"],
             )
+            self.tally[metrics.SUPPRESSED] += 1
             return False
         if time_left is not None and time_left() < send_budget_millis(self.settings):
             raise OutOfTime(notice.kind)
@@ -99,6 +102,7 @@ class Notifier:
         try:
             send(self.settings, message, notice)
         except Exception as error:
+            self.tally[metrics.FAILED] += 1
             log.warning(
                 "email %s for %s failed: %s",
                 notice.kind,
@@ -115,6 +119,7 @@ class Notifier:
                     describe_error(cleanup_error),
                 )
             raise
+        self.tally[metrics.SENT] += 1
         return True
 
     def process(
@@ -217,8 +222,12 @@ def handle_stream(event: dict[str, Any], context) -> dict[str, list[dict[str, st
     changes are still handled in order when the event source retries from the failure.
     """
     notifier = _current_notifier()
+    notifier.tally = metrics.Tally({metrics.SENT: 0, metrics.FAILED: 0, metrics.SUPPRESSED: 0})
     with lambda_invocation(context):
-        return _handle_stream(notifier, event, context)
+        try:
+            return _handle_stream(notifier, event, context)
+        finally:
+            metrics.publish("notifier", notifier.tally)
 
 
 def _handle_stream(notifier: Notifier, event: dict[str, Any], context):
@@ -254,8 +263,12 @@ def _handle_stream(notifier: Notifier, event: dict[str, Any], context):
 def send_reminders(event: dict[str, Any] | None = None, context=None) -> dict[str, int]:
     """EventBridge schedule -> reminder emails. Fails (so the run is retried) if any failed."""
     notifier = _current_notifier()
+    notifier.tally = metrics.Tally({metrics.SENT: 0, metrics.FAILED: 0, metrics.SUPPRESSED: 0})
     with lambda_invocation(context):
-        counts = notifier.send_reminders(_time_left(context))
+        try:
+            counts = notifier.send_reminders(_time_left(context))
+        finally:
+            metrics.publish("reminders", notifier.tally)
     if counts["failed"]:
         raise RuntimeError(f"{counts['failed']} reminder(s) could not be sent")
     return counts
