@@ -101,7 +101,7 @@ def test_booking_succeeds_and_records_the_patient(app, client, now, add_slot, st
         "status": "PENDING",
         "manageUrl": response.json["manageUrl"],
     }
-    assert response.json["manageUrl"].startswith("http://localhost/manage/")
+    assert response.json["manageUrl"].startswith("http://127.0.0.1:5000/manage/")
     assert slot not in response.json["manageUrl"]
     item = store.appointments.get(slot)
     assert item["status"] == "PENDING"

@@ -29,7 +29,7 @@ def book_page(client, slot: str, **fields):
 
 
 def path_of(url: str) -> str:
-    return url.replace("http://localhost", "")
+    return url.replace("http://127.0.0.1:5000", "")  # PUBLIC_BASE_URL outside production
 
 
 # -- the private link --------------------------------------------------------------------
@@ -44,7 +44,13 @@ def test_booking_page_redirects_to_the_private_link(app, client, now, add_slot):
     page = client.get(location)
     assert page.status_code == 200
     assert "Thank you, your request has been received" in page.text
-    for text in ("Tuesday 4 June 2030", "09:00", slot, "PENDING", f"http://localhost{location}"):
+    for text in (
+        "Tuesday 4 June 2030",
+        "09:00",
+        slot,
+        "PENDING",
+        f"http://127.0.0.1:5000{location}",
+    ):
         assert text in page.text
     assert page.headers["Cache-Control"] == "no-store"
     # The thank-you is shown once; the link keeps working.

@@ -357,7 +357,7 @@ def test_accepting_a_cancelled_request_is_409(app, client, staff_client, now, ad
     slot = add_slot("2030-06-04", "09:00")
     body = {"appointmentId": slot, "patientName": "Ada", "patientEmail": "ada@example.com"}
     manage_url = client.post("/book-appointment", json=body).json["manageUrl"]
-    path = manage_url.replace("http://localhost", "")
+    path = manage_url.replace("http://127.0.0.1:5000", "")
     patient_token = page_token(client, f"{path}/cancel")
     assert client.post(f"{path}/cancel", data={"csrf_token": patient_token}).status_code == 303
 

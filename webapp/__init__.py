@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     )
     app.json.sort_keys = False
     register_http(app)
+    register_origin_verification(app, settings)
     extensions.init_app(app, settings, redis_client)
     register_blueprints(app, settings)
     register_templating(app, settings)
@@ -63,6 +64,12 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     register_commands(app)
     register_request_logging(app)
     return app
+
+
+def register_origin_verification(app: Flask, settings: Settings) -> None:
+    from .origin import register_origin_verification
+
+    register_origin_verification(app, settings)
 
 
 def register_http(app: Flask) -> None:

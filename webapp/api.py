@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import manage_links
+from . import links, manage_links
 from .extensions import availability, bookings, limits, settings
 from .limits import client_ip
 from .validation import (
@@ -54,7 +54,7 @@ def book_appointment():
         appointmentId=item["appointmentId"],
         status=item["status"],
         # The patient's private link to see or cancel the request.
-        manageUrl=url_for("pages.manage", token=token, _external=True),
+        manageUrl=links.manage_url(settings(), token),
     )
     response.headers["Cache-Control"] = "no-store"  # it holds the private link
     return response

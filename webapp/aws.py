@@ -27,6 +27,11 @@ DYNAMODB_CONNECT_TIMEOUT = 1.0
 DYNAMODB_READ_TIMEOUT = 2.0
 DYNAMODB_ATTEMPTS = 2  # the first try and one retry
 REQUEST_BUDGET_SECONDS = 4.0
+DYNAMODB_TIMEOUTS = {
+    "connect_timeout": DYNAMODB_CONNECT_TIMEOUT,
+    "read_timeout": DYNAMODB_READ_TIMEOUT,
+    "attempts": DYNAMODB_ATTEMPTS,
+}
 # Other services (SES from the notifier, which no person waits on).
 DEFAULT_TIMEOUTS = {"connect_timeout": 2, "read_timeout": 5, "attempts": 3}
 
@@ -71,40 +76,60 @@ def _check_budget(**_) -> None:
         raise _budget_spent_error()()
 
 
-def aws_client(service: str, region: str, endpoint_url: str | None = None):
-    key = (service, region, endpoint_url)
+def aws_client(
+    service: str,
+    region: str,
+    endpoint_url: str | None = None,
+    *,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    total_attempts: int | None = None,
+):
+    """The process's client for this service, region, endpoint and timeouts.
+
+    Unset timeouts take the service's defaults (DynamoDB's short ones, see above).
+    `total_attempts` counts the first call too: 1 means botocore never retries by itself
+    (for calls that must not be repeated blindly, such as sending an email)."""
+    defaults = DYNAMODB_TIMEOUTS if service == "dynamodb" else DEFAULT_TIMEOUTS
+    key = (
+        service,
+        region,
+        endpoint_url,
+        defaults["connect_timeout"] if connect_timeout is None else connect_timeout,
+        defaults["read_timeout"] if read_timeout is None else read_timeout,
+        defaults["attempts"] if total_attempts is None else total_attempts,
+    )
     client = _clients.get(key)
     if client is None:
         with _lock:
             client = _clients.get(key)
             if client is None:
-                client = _create(service, region, endpoint_url)
+                client = _create(*key)
                 _clients[key] = client
     return client
 
 
-def _create(service: str, region: str, endpoint_url: str | None):
+def _create(
+    service: str,
+    region: str,
+    endpoint_url: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    total_attempts: int,
+):
     global _session
     from botocore.config import Config
 
     if _session is None:
         _session = _new_session()
-    if service == "dynamodb":
-        timeouts = {
-            "connect_timeout": DYNAMODB_CONNECT_TIMEOUT,
-            "read_timeout": DYNAMODB_READ_TIMEOUT,
-            "attempts": DYNAMODB_ATTEMPTS,
-        }
-    else:
-        timeouts = DEFAULT_TIMEOUTS
     client = _session.create_client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
         config=Config(
-            connect_timeout=timeouts["connect_timeout"],
-            read_timeout=timeouts["read_timeout"],
-            retries={"total_max_attempts": timeouts["attempts"], "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"total_max_attempts": total_attempts, "mode": "standard"},
         ),
     )
     # Checked before every attempt, retries included.

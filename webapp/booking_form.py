@@ -11,14 +11,21 @@ import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
+from .email_address import DeliverableEmail, ascii_address
 from .store.appointments import PatientDetails
 from .validation import EMAIL_MAX, NAME_MAX, NOTES_MAX
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def _compatible(value):
+    """Compatibility forms to their plain letters (NFKC): an address typed in fullwidth letters
+    is the plain-letter address it looks like, which mail can be delivered to."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
 
 
 # Characters that are invisible or reorder text: control (Cc) and format (Cf: right-to-left
@@ -59,11 +66,11 @@ class BookingForm(FlaskForm):
     )
     patientEmail = EmailField(
         "Email address",
-        filters=[_strip],
+        filters=[_strip, _compatible],
         validators=[
             DataRequired("Please enter your email address."),
             Length(max=EMAIL_MAX, message="That email address is too long."),
-            Email("Please enter a valid email address, like name@example.com."),
+            DeliverableEmail(),
         ],
     )
     notes = TextAreaField(
@@ -82,6 +89,7 @@ class BookingForm(FlaskForm):
     def to_patient(self) -> PatientDetails:
         return PatientDetails(
             name=self.patientName.data,
-            email=self.patientEmail.data,
+            # An internationalised domain is kept in its ASCII form, which SES can send to.
+            email=ascii_address(self.patientEmail.data) or self.patientEmail.data,
             notes=self.notes.data or "",
         )

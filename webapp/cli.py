@@ -1,4 +1,5 @@
-"""Operator commands: `flask --app webapp create-table | populate-slots | send-reminders`.
+"""Operator commands: `flask --app webapp create-table | populate-slots | send-reminders |
+resend-owed`.
 
 (`create-staff` lives with the rest of staff sign-in, in staff/auth.py.)
 """
@@ -89,7 +90,32 @@ def send_reminders_command():
         raise SystemExit(1)
 
 
+@click.command("resend-owed")
+@click.option(
+    "--since-hours",
+    default=72,
+    show_default=True,
+    type=click.IntRange(1, 29 * 24),
+    help="Bookings requested, decided or cancelled this many hours ago or later.",
+)
+@with_appcontext
+def resend_owed_command(since_hours: int):
+    """Send the emails recent bookings owe and that were never sent (safe to repeat)."""
+    from .notifications.replay import resend_owed
+    from .notifications.worker import Notifier
+
+    counts = resend_owed(Notifier(settings(), store()), since_hours)
+    click.echo(
+        f"Owed emails: {counts['sent']} sent, {counts['skipped']} already sent or skipped, "
+        f"{counts['failed']} failed ({counts['bookings']} booking(s) of the last "
+        f"{since_hours} h)."
+    )
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_table_command)
     app.cli.add_command(populate_slots_command)
     app.cli.add_command(send_reminders_command)
+    app.cli.add_command(resend_owed_command)

@@ -127,7 +127,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
 
     store = Store(settings)
     cache = SlotCache(settings, client=redis_client)
-    counters = Counters(settings, client=redis_client)
+    counters = Counters(settings, client=redis_client, store=store)
     return Services(
         settings=settings,
         store=store,

@@ -1,7 +1,8 @@
 """Every limit on how often a client may act, and the counters behind them.
 
 - `Counters`: fixed-window counters. They live in Redis when it answers, so every Lambda
-  container and web worker shares them. When Redis is not configured or fails, a counter
+  container and web worker shares them; without Redis configured (`cache=false`), in the
+  table (`store/counters.py`), shared just the same. When that store fails, a counter
   falls back to this process's memory: weaker (one container only), but a limit is never
   silently switched off.
 - `Limits`: the app's limits over those counters: booking attempts per client, and
@@ -19,6 +20,7 @@ import ipaddress
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import redis
 from flask import request
@@ -26,6 +28,10 @@ from flask import request
 from .cache import redis_client
 from .extensions import settings as app_settings
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .store import Store
+    from .store.counters import TableCounters
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +124,18 @@ def parse_client_address(value: str) -> str | None:
 
 
 class Counters:
-    def __init__(self, settings: Settings, client: redis.Redis | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis | None = None,
+        store: Store | None = None,
+    ):
         self._settings = settings
         self._client = client
+        # The table's counters, used only when no Redis is configured (`REDIS_HOST` unset,
+        # no client given); reached on first use, so a request that counts nothing never
+        # loads boto3.
+        self._store = store if client is None and not settings.redis_host else None
         self._prefix = f"{settings.cache_key_prefix}:limits"
         self._down_until = 0.0
         self._lock = threading.Lock()
@@ -138,11 +153,16 @@ class Counters:
             self._client = redis_client(self._settings)
         return self._client
 
-    def _failed(self, error: Exception) -> None:
+    def _failed(self, error: Exception, store: str = "redis") -> None:
         self._down_until = time.monotonic() + self._settings.redis_retry_after_seconds
         log.warning(
-            "redis unavailable for counters (%s); counting in-process", type(error).__name__
+            "%s unavailable for counters (%s); counting in-process", store, type(error).__name__
         )
+
+    def _shared_table(self) -> TableCounters | None:
+        if self._store is None or time.monotonic() < self._down_until:
+            return None
+        return self._store.counters
 
     def hit(self, key: str, window: int) -> tuple[int, int]:
         """Count one event; (events in the current window, seconds until it resets)."""
@@ -156,7 +176,39 @@ class Counters:
                 return int(count), int(ttl)
             except (redis.RedisError, OSError) as error:
                 self._failed(error)
+        table = self._shared_table()
+        if table is not None:
+            try:
+                return table.hit(full_key, window)
+            except Exception as error:  # throttling, network, ...: never switch a limit off
+                self._failed(error, "dynamodb")
         return self._local_hit(full_key, window)
+
+    def peek(self, key: str) -> tuple[int, int]:
+        """(events in the current window, seconds until it resets) without counting."""
+        full_key = f"{self._prefix}:{key}"
+        client = self._redis()
+        if client is not None:
+            try:
+                pipe = client.pipeline(transaction=False)
+                pipe.get(full_key)
+                pipe.ttl(full_key)
+                count, ttl = pipe.execute()
+                remote = (int(count or 0), max(int(ttl), 0))
+                # Failures counted while Redis was down still count.
+                local = self._local_peek(full_key)
+                return (remote, local)[local[0] > remote[0]]
+            except (redis.RedisError, OSError) as error:
+                self._failed(error)
+        table = self._shared_table()
+        if table is not None:
+            try:
+                remote = table.peek(full_key)
+                local = self._local_peek(full_key)
+                return (remote, local)[local[0] > remote[0]]
+            except Exception as error:
+                self._failed(error, "dynamodb")
+        return self._local_peek(full_key)
 
     def claim(self, key: str, limit: int, window: int) -> tuple[bool, int, int]:
         """Count one event only if fewer than `limit` are counted in the window, atomically.
@@ -172,6 +224,12 @@ class Counters:
                 return bool(taken), int(count), int(ttl)
             except (redis.RedisError, OSError) as error:
                 self._failed(error)
+        table = self._shared_table()
+        if table is not None:
+            try:
+                return table.claim(full_key, limit, window)
+            except Exception as error:  # throttling, network, ...: never switch a limit off
+                self._failed(error, "dynamodb")
         return self._local_claim(full_key, limit, window)
 
     def release(self, key: str) -> None:
@@ -186,10 +244,34 @@ class Counters:
                 return
             except (redis.RedisError, OSError) as error:
                 self._failed(error)
+        table = self._shared_table()
+        if table is not None:
+            try:
+                table.release(full_key)
+                return
+            except Exception as error:
+                self._failed(error, "dynamodb")
         with self._lock:
             count, expires = self._local.get(full_key, (0, 0.0))
             if count > 0 and expires > time.monotonic():
                 self._local[full_key] = (count - 1, expires)
+
+    def reset(self, key: str) -> None:
+        full_key = f"{self._prefix}:{key}"
+        with self._lock:
+            self._local.pop(full_key, None)
+        client = self._redis()
+        if client is not None:
+            try:
+                client.delete(full_key)
+            except (redis.RedisError, OSError) as error:
+                self._failed(error)
+        table = self._shared_table()
+        if table is not None:
+            try:
+                table.reset(full_key)
+            except Exception as error:
+                self._failed(error, "dynamodb")
 
     def _local_hit(self, key: str, window: int) -> tuple[int, int]:
         now = time.monotonic()
@@ -201,6 +283,14 @@ class Counters:
                 count, expires = 0, now + window
             count += 1
             self._local[key] = (count, expires)
+        return count, int(expires - now) + 1
+
+    def _local_peek(self, key: str) -> tuple[int, int]:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._local.get(key, (0, 0.0))
+        if expires <= now:
+            return 0, 0
         return count, int(expires - now) + 1
 
     def _local_claim(self, key: str, limit: int, window: int) -> tuple[bool, int, int]:

@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from . import manage_links
+from . import links, manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
 from .extensions import availability, bookings, limits, rescheduling, settings
@@ -206,7 +206,7 @@ def _manage_page(token: str, record: dict, status: int = 200, error: str | None 
         can_cancel=_cancellable(record),
         can_move=rescheduling().can_move(record),
         error=error,
-        manage_url=url_for("pages.manage", token=token, _external=True),
+        manage_url=links.manage_url(settings(), token),
     )
     return _private(make_response(body, status))
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, jsonify, request
 
-from . import manage_links
+from . import links, manage_links
 from .api import refuse_oversized_bodies
 from .bookings import Change
 from .extensions import bookings, limits, rescheduling, settings
@@ -61,7 +61,7 @@ def _answer(record: dict[str, Any], message: str | None = None):
     if message:
         body["message"] = message
     body["appointment"] = patient_view(record)
-    body["manageUrl"] = url_for("pages.manage", token=token, _external=True)
+    body["manageUrl"] = links.manage_url(settings(), token)
     return jsonify(body)
 
 

@@ -48,6 +48,12 @@ class Settings:
     reminder_hours_before: int = 24
     appointment_minutes: int = 30
     outbox_dir: str = ".local/outbox"
+    # SES configuration set on every message (bounce/complaint events); unset = none.
+    ses_configuration_set: str | None = None
+    # A local SES-compatible endpoint (tests); unset = the region's SES.
+    ses_endpoint_url: str | None = None
+    # Connect and read timeout of the one SES call per message.
+    ses_timeout_seconds: float = 5.0
     # Limits and staff sessions
     booking_rate_limit: int = 5
     booking_rate_window_seconds: int = 600
@@ -63,6 +69,8 @@ class Settings:
     # (one object per line, for machines) or "text" (one readable line, for people).
     log_level: str = "INFO"
     log_format: str = "json"
+    # Set only behind CloudFront + WAF: requests must carry it in X-Origin-Verify.
+    origin_verify_secret: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -169,6 +177,8 @@ _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 EMAIL_BACKENDS = ("ses", "outbox", "console")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+# SES: up to 64 letters, digits, underscores and hyphens.
+_CONFIGURATION_SET = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -236,6 +246,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         # Observability
         log_level=_log_level(env),
         log_format=_log_format(env, app_env),
+        origin_verify_secret=_origin_verify_secret(env),
     )
     values.update(overrides)
     settings = Settings(**values)
@@ -250,6 +261,18 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         if len(settings.secret_key) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters long")
     return settings
+
+
+_HEADER_VALUE = re.compile(r"^[\x21-\x7e]{16,1024}$")
+
+
+def _origin_verify_secret(env: Mapping[str, str]) -> str | None:
+    value = _str(env, "ORIGIN_VERIFY_SECRET", None)
+    if value is not None and not _HEADER_VALUE.match(value):
+        raise ConfigError(
+            "ORIGIN_VERIFY_SECRET must be 16 to 1024 printable ASCII characters without spaces"
+        )
+    return value
 
 
 def _email(env: Mapping[str, str], name: str, default: str | None) -> str | None:
@@ -294,8 +317,25 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
     if minutes > 24 * 60:
         raise ConfigError(f"APPOINTMENT_MINUTES must be at most a day (1440), got {minutes}")
 
+    configuration_set = _str(env, "SES_CONFIGURATION_SET", None)
+    if configuration_set is not None and not _CONFIGURATION_SET.match(configuration_set):
+        raise ConfigError(
+            "SES_CONFIGURATION_SET must be an SES configuration set name (up to 64 letters, "
+            f"digits, '_' or '-'), got {configuration_set!r}"
+        )
+
+    ses_endpoint = _str(env, "SES_ENDPOINT_URL", None)
+    if ses_endpoint and not _URL.match(ses_endpoint):
+        raise ConfigError(f"SES_ENDPOINT_URL must be an http(s) URL, got {ses_endpoint!r}")
+    ses_timeout = _float(env, "SES_TIMEOUT_SECONDS", 5.0)
+    if ses_timeout > 10:
+        raise ConfigError(f"SES_TIMEOUT_SECONDS must be at most 10, got {ses_timeout}")
+
     return dict(
         email_backend=backend,
+        ses_configuration_set=configuration_set,
+        ses_endpoint_url=ses_endpoint,
+        ses_timeout_seconds=ses_timeout,
         mail_from=mail_from,
         staff_notify_email=_email(env, "STAFF_NOTIFY_EMAIL", None),
         public_base_url=base_url.rstrip("/"),

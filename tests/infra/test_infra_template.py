@@ -27,7 +27,7 @@ FUNCTIONS = {
 }
 MAIL_FUNCTIONS = ("notifier", "reminders", "bounces")
 # Settings the template passes that the app reads only after the restructuring lands.
-PENDING_APP_SETTINGS = {"ORIGIN_VERIFY_SECRET", "SES_CONFIGURATION_SET"}
+PENDING_APP_SETTINGS: set[str] = set()
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
@@ -371,7 +371,8 @@ def test_notifier_role_reads_its_stream_mails_and_dead_letters(resources):
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
     }
-    assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+    # GetItem: the recipient's suppression record (bounced or complaining address).
+    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert granted[DLQ] == {"sqs:SendMessage"}
     assert_sends_only_as_mail_from(resources, "NotifierRole", "notifier")
     assert not any(a.startswith("ec2:") for a in set().union(*granted.values()))
@@ -400,7 +401,8 @@ def assert_sends_only_as_mail_from(resources: dict, role: str, function: str) ->
 def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
     granted = actions_by_resource(resources["RemindersRole"])
     assert granted[INDEX] == {"dynamodb:Query"}
-    assert granted[TABLE] == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
+    # GetItem: the recipient's suppression record (bounced or complaining address).
+    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert granted[DLQ] == {"sqs:SendMessage"}
     assert_sends_only_as_mail_from(resources, "RemindersRole", "reminders")
 

@@ -104,3 +104,26 @@ def reminder(item: dict[str, Any]) -> Notice | None:
     if item.get("status") != ACCEPTED or not _is_booking(item):
         return None
     return Notice(REMINDER, item)
+
+
+def owed(item: dict[str, Any]) -> list[Notice]:
+    """The emails a booking's *current* state means, recomputed from the item alone.
+
+    What a stream record would have said about the last change that led here: a PENDING
+    request owes "request received" (and the staff notice), ACCEPTED the confirmation,
+    DECLINED the refusal, CANCELLED the cancellation (withdrawing the calendar event if it
+    had been accepted: only acceptance leaves `decidedAt` on a cancelled request). The
+    de-duplication claims say which of these went out already.
+    """
+    if not _is_booking(item):
+        return []
+    status = item.get("status")
+    if status == PENDING:
+        return [Notice(RECEIVED, item), Notice(STAFF_NEW_REQUEST, item)]
+    if status == ACCEPTED:
+        return [Notice(ACCEPTED_KIND, item)]
+    if status == DECLINED:
+        return [Notice(DECLINED_KIND, item)]
+    if status == CANCELLED:
+        return [Notice(CANCELLED_KIND, item, withdraws_event=bool(item.get("decidedAt")))]
+    return []

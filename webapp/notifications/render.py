@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import clock
+from .. import clock, links
+from ..email_address import ascii_address
 from ..manage_links import make_token
 from ..settings import Settings
 from ..store.moves import booking_ref
@@ -134,7 +135,7 @@ def calendar_file(settings: Settings, item: dict[str, Any], kind: str = ACCEPTED
 
 
 def manage_url(settings: Settings, item: dict[str, Any]) -> str:
-    return f"{settings.public_base_url}/manage/{make_token(settings, item)}"
+    return links.manage_url(settings, make_token(settings, item))
 
 
 def recipient(settings: Settings, notice: Notice) -> str | None:
@@ -145,7 +146,9 @@ def recipient(settings: Settings, notice: Notice) -> str | None:
 
 def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     """The email for a notice; None when it has nobody to go to (no staff address)."""
-    to = recipient(settings, notice)
+    # SES takes ASCII addresses only (an internationalised domain in its IDNA form); an
+    # address it can never deliver to is not sent to at all.
+    to = ascii_address(recipient(settings, notice))
     if not to:
         return None
     item = notice.item
@@ -162,8 +165,8 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "cancelled_by": item.get("cancelledBy", ""),
         "minutes": settings.appointment_minutes,
         "manage_url": manage_url(settings, item),
-        "book_url": f"{settings.public_base_url}/",
-        "staff_url": f"{settings.public_base_url}/staff/",
+        "book_url": links.public_url(settings, "/"),
+        "staff_url": links.public_url(settings, "/staff/"),
         "calendar_attached": _calendar_kind(notice) is not None and not notice.withdraws_event,
         "withdraws_event": notice.withdraws_event,
         "previous_when": _previous_when(item),

@@ -22,17 +22,43 @@ log = logging.getLogger(__name__)
 
 
 def ses_client(settings: Settings):
-    """The process's SES client for the configured region."""
-    return aws_client("ses", settings.aws_region)
+    """The process's SES client: one attempt per call, short timeouts.
+
+    botocore would otherwise retry a timed-out SendRawEmail by itself, and a slow SES that
+    accepted the first call would deliver the same email several times. With one attempt,
+    a failure reaches the notifier, which releases its claim and hands the message back
+    to the event source for a retry.
+    """
+    timeout = settings.ses_timeout_seconds
+    return aws_client(
+        "ses",
+        settings.aws_region,
+        settings.ses_endpoint_url,
+        connect_timeout=min(2.0, timeout),
+        read_timeout=timeout,
+        total_attempts=1,
+    )
+
+
+def send_budget_millis(settings: Settings) -> int:
+    """The longest one SES call can take (connect + read timeouts), plus a margin."""
+    return (
+        int((min(2.0, settings.ses_timeout_seconds) + settings.ses_timeout_seconds) * 1000) + 1000
+    )
 
 
 def send(settings: Settings, message: EmailMessage, notice: Notice) -> None:
     """Deliver through the configured backend; raises if the email could not be sent."""
     backend = settings.email_backend
     if backend == "ses":
-        response = ses_client(settings).send_raw_email(
-            Source=settings.mail_from, RawMessage={"Data": message.as_bytes(policy=SMTP)}
-        )
+        params = {
+            "Source": settings.mail_from,
+            "RawMessage": {"Data": message.as_bytes(policy=SMTP)},
+        }
+        if settings.ses_configuration_set:
+            # Bounce and complaint events of this message reach the bounces handler.
+            params["ConfigurationSetName"] = settings.ses_configuration_set
+        response = ses_client(settings).send_raw_email(**params)
         log.info(
             "email %s for %s sent (SES %s)",
             notice.kind,

@@ -19,15 +19,17 @@ Trade-off: the claim is written before the send. If the process dies after the c
 before SES accepted the message (a crash, or the Lambda timeout), the retry finds the
 claim and that one email is lost; claiming after the send would instead risk a duplicate.
 For these messages a rare missing email is the lesser harm than duplicates on every
-retry, and the window is kept small: the SES client has short timeouts, and the stream
-handler stops claiming when the invocation is close to its time limit and hands the
-remaining records back for a retry. A lost email leaves its claim in the table
+retry, and the window is kept small: the SES client makes one attempt per message with
+short timeouts, no email is claimed when the invocation has less time left than one SES
+call may take (OutOfTime), and the stream handler hands the remaining records back for
+a retry. A lost email leaves its claim in the table
 (`recordedAt`), which is where to look when a patient says one never arrived.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -35,9 +37,10 @@ from .. import clock
 from ..observability import configure_logging, lambda_invocation
 from ..settings import Settings, load_settings
 from ..store import Store
+from . import metrics
 from .decide import Notice, decide, reminder
-from .render import render
-from .send import send
+from .render import recipient, render
+from .send import send, send_budget_millis
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +59,41 @@ def describe_error(error: BaseException) -> str:
     return type(error).__name__
 
 
+class OutOfTime(Exception):
+    """Too little of the invocation is left for one more SES call: hand the message back."""
+
+
+TimeLeft = Callable[[], int] | None  # milliseconds left in this invocation (Lambda context)
+
+
 class Notifier:
     def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
         self.store = store or Store(settings)
+        self.tally = metrics.Tally()  # what was sent, failed, suppressed (handlers publish)
 
-    def deliver(self, notice: Notice) -> bool:
-        """Send one notice unless it was sent already; True if this call sent it."""
+    def deliver(self, notice: Notice, time_left: TimeLeft = None) -> bool:
+        """Send one notice unless it was sent already; True if this call sent it.
+
+        With `time_left`, nothing is claimed when the invocation could end during the SES
+        call (OutOfTime): the event source retries, and nothing is claimed but unsent.
+        """
         message = render(self.settings, notice)
         if message is None:
             return False  # nobody to send it to (no staff address configured)
+        suppressed = self.store.suppressions.get(recipient(self.settings, notice))
+        if suppressed is not None:
+            # SES reported the address (permanent bounce or complaint): never mail it again.
+            log.info(
+                "email %s for %s skipped: recipient suppressed after a %s",
+                notice.kind,
+                notice.appointment_id,
+                suppressed["reason"],
+            )
+            self.tally[metrics.SUPPRESSED] += 1
+            return False
+        if time_left is not None and time_left() < send_budget_millis(self.settings):
+            raise OutOfTime(notice.kind)
         now = clock.utcnow()
         expires_at = int((now + timedelta(days=DEDUP_DAYS)).timestamp())
         if not self.store.claims.claim(notice.dedup_key, expires_at, clock.iso_timestamp()):
@@ -74,6 +102,7 @@ class Notifier:
         try:
             send(self.settings, message, notice)
         except Exception as error:
+            self.tally[metrics.FAILED] += 1
             log.warning(
                 "email %s for %s failed: %s",
                 notice.kind,
@@ -90,22 +119,25 @@ class Notifier:
                     describe_error(cleanup_error),
                 )
             raise
+        self.tally[metrics.SENT] += 1
         return True
 
-    def process(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> int:
+    def process(
+        self, old: dict[str, Any] | None, new: dict[str, Any] | None, time_left: TimeLeft = None
+    ) -> int:
         """Send every email the change means; raises after trying all if any failed."""
         sent = 0
         failure: Exception | None = None
         for notice in decide(old, new):
             try:
-                sent += self.deliver(notice)
+                sent += self.deliver(notice, time_left)
             except Exception as error:
                 failure = failure or error
         if failure is not None:
             raise failure
         return sent
 
-    def send_reminders(self) -> dict[str, int]:
+    def send_reminders(self, time_left: TimeLeft = None) -> dict[str, int]:
         """Remind patients of ACCEPTED appointments starting within REMINDER_HOURS_BEFORE.
 
         The window runs from now to now + REMINDER_HOURS_BEFORE, so a run that was missed
@@ -126,7 +158,7 @@ class Notifier:
                 counts["skipped"] += 1
                 continue
             try:
-                counts["sent" if self.deliver(notice) else "skipped"] += 1
+                counts["sent" if self.deliver(notice, time_left) else "skipped"] += 1
             except Exception:
                 counts["failed"] += 1
         log.info("reminders: %(sent)d sent, %(skipped)d skipped, %(failed)d failed", counts)
@@ -173,8 +205,12 @@ def _item_key(record: dict[str, Any]) -> str:
     return str(keys.get("appointmentId", {}).get("S", ""))
 
 
+def _time_left(context) -> TimeLeft:
+    return getattr(context, "get_remaining_time_in_millis", None)
+
+
 def _time_is_short(context) -> bool:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    remaining = _time_left(context)
     return remaining is not None and remaining() < STREAM_SAFETY_MILLIS
 
 
@@ -186,8 +222,12 @@ def handle_stream(event: dict[str, Any], context) -> dict[str, list[dict[str, st
     changes are still handled in order when the event source retries from the failure.
     """
     notifier = _current_notifier()
+    notifier.tally = metrics.Tally({metrics.SENT: 0, metrics.FAILED: 0, metrics.SUPPRESSED: 0})
     with lambda_invocation(context):
-        return _handle_stream(notifier, event, context)
+        try:
+            return _handle_stream(notifier, event, context)
+        finally:
+            metrics.publish("notifier", notifier.tally)
 
 
 def _handle_stream(notifier: Notifier, event: dict[str, Any], context):
@@ -204,7 +244,9 @@ def _handle_stream(notifier: Notifier, event: dict[str, Any], context):
             failures.append(sequence)
             continue
         try:
-            notifier.process(_image(record, "OldImage"), _image(record, "NewImage"))
+            notifier.process(
+                _image(record, "OldImage"), _image(record, "NewImage"), _time_left(context)
+            )
         except Exception as error:
             log.error(
                 "notification for %s record %s of %s failed: %s",
@@ -221,8 +263,12 @@ def _handle_stream(notifier: Notifier, event: dict[str, Any], context):
 def send_reminders(event: dict[str, Any] | None = None, context=None) -> dict[str, int]:
     """EventBridge schedule -> reminder emails. Fails (so the run is retried) if any failed."""
     notifier = _current_notifier()
+    notifier.tally = metrics.Tally({metrics.SENT: 0, metrics.FAILED: 0, metrics.SUPPRESSED: 0})
     with lambda_invocation(context):
-        counts = notifier.send_reminders()
+        try:
+            counts = notifier.send_reminders(_time_left(context))
+        finally:
+            metrics.publish("reminders", notifier.tally)
     if counts["failed"]:
         raise RuntimeError(f"{counts['failed']} reminder(s) could not be sent")
     return counts

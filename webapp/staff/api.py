@@ -13,7 +13,7 @@ from flask import Blueprint, g, jsonify, request
 
 from ..bookings import clean_reason, staff_view
 from ..errors import json_error
-from ..extensions import bookings
+from ..extensions import bookings, store
 from ..validation import ValidationFailed
 from . import auth
 from .views import dashboard_filters, never_cache
@@ -79,7 +79,11 @@ def api_list():
 
 @bp.get("/appointments/<appointment_id:appointment_id>")
 def api_get(appointment_id: str):
-    return jsonify(appointment=staff_view(bookings().get(appointment_id)))
+    record = bookings().get(appointment_id)
+    view = staff_view(record)
+    # SES reported the patient's address as bouncing (or a complaint): null if not.
+    view["emailSuppressed"] = store().suppressions.get(record.get("patientEmail"))
+    return jsonify(appointment=view)
 
 
 @bp.post("/appointments/<appointment_id:appointment_id>/accept")

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..availability import group_by_day, parse_times, upcoming_days
 from ..bookings import DASHBOARD_STATUSES, conflict_message
-from ..extensions import availability, bookings
+from ..extensions import availability, bookings, store
 from ..limits import RateLimited
 from ..store.errors import ConflictingChange
 from ..validation import ValidationFailed, parse_window
@@ -133,6 +133,7 @@ def _appointment_page(appointment_id: str, status: int = 200, error: str | None 
         "staff/appointment.html",
         record=record,
         released=bookings().is_released(record),
+        email_suppressed=store().suppressions.get(record.get("patientEmail")),
         error=error,
         decline_form=form or DeclineForm(),
     ), status

@@ -1,9 +1,10 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds five kinds of record, each with a module of its own over the shared
+One table holds seven kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
 (`staff.py`), the open-request counters per email address (`open_requests.py`),
-notification claims (`claims.py`) and the health sentinel (`health.py`); moving a
+notification claims (`claims.py`), suppressed addresses (`suppressions.py`), rate-limit
+counters without Redis (`counters.py`) and the health sentinel (`health.py`); moving a
 booking to another time has its writes in `moves.py`.
 Every error this layer raises is in `errors.py`.
 """
@@ -15,10 +16,12 @@ from functools import cached_property
 from ..settings import Settings
 from .appointments import Appointments
 from .claims import NotificationClaims
+from .counters import TableCounters
 from .health import ping
 from .moves import Moves
 from .open_requests import OpenRequests
 from .staff import StaffAccounts
+from .suppressions import Suppressions
 from .table import Table, dynamodb_client
 
 
@@ -56,6 +59,14 @@ class Store:
     @cached_property
     def claims(self) -> NotificationClaims:
         return NotificationClaims(self.table)
+
+    @cached_property
+    def counters(self) -> TableCounters:
+        return TableCounters(self.table)
+
+    @cached_property
+    def suppressions(self) -> Suppressions:
+        return Suppressions(self.table)
 
     def ping(self) -> None:
         ping(self.table)

@@ -1,0 +1,151 @@
+"""Nothing lost after a day: `flask --app webapp resend-owed` recomputes from the table
+what recent bookings owe and sends what was never sent, once."""
+
+from __future__ import annotations
+
+import base64
+import email
+from email.policy import default
+
+import pytest
+
+from tests.fake_ses import FakeSes
+from tests.helpers import booking_json
+from tests.notification_helpers import (
+    LAMBDA_ENV,
+    FakeContext,
+    decided,
+    slot_image,
+    stream_event,
+    stream_record,
+)
+from webapp.extensions import services
+from webapp.notifications import worker
+from webapp.notifications.decide import owed
+
+
+@pytest.fixture
+def ses_app(make_app, monkeypatch):
+    """The notifier's environment with a stand-in SES, and a web app on the same table."""
+    with FakeSes() as ses:
+        env = {**LAMBDA_ENV, "SES_ENDPOINT_URL": ses.url, "SES_TIMEOUT_SECONDS": "0.5"}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(worker, "_notifier", None)
+        app = make_app(**env)
+        app.fake_ses = ses
+        yield app
+
+
+def subjects(ses: FakeSes) -> list[str]:
+    found = []
+    for call in ses.calls:
+        raw = base64.b64decode(call["RawMessage.Data"])
+        found.append(
+            " ".join(str(email.message_from_bytes(raw, policy=default)["Subject"]).split())
+        )
+    return found
+
+
+def resend(app, *args):
+    result = app.test_cli_runner().invoke(args=["resend-owed", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def no_scans(app):
+    """Fail any Scan of the table while the command runs (it must use the indexes)."""
+    client = services(app).store.table.client
+
+    def refuse(**_):
+        raise AssertionError("resend-owed must not Scan the table")
+
+    client.meta.events.register("before-call.dynamodb.Scan", refuse)
+    return lambda: client.meta.events.unregister("before-call.dynamodb.Scan", refuse)
+
+
+def test_a_lost_email_is_sent_once_from_the_table(ses_app, now, add_slot):
+    ses = ses_app.fake_ses
+    slot = add_slot("2030-06-04", "09:00")
+    assert (
+        ses_app.test_client().post("/book-appointment", json=booking_json(slot)).status_code == 200
+    )
+    store = services(ses_app).store
+    item = store.appointments.get(slot)
+    # The booking's record reaches the notifier: request received + staff notice.
+    worker.handle_stream(
+        stream_event(stream_record("MODIFY", slot_image(item), item)), FakeContext()
+    )
+    assert len(ses.calls) == 2
+
+    # Staff accept; SES is slow, the notifier gives the record back ... and the record
+    # is never seen again (retries exhausted, 24 hours later the stream forgot it).
+    services(ses_app).bookings.accept(slot, "doctor@clinic.example")
+    accepted = store.appointments.get(slot)
+    ses.delay_seconds = 2
+    result = worker.handle_stream(
+        stream_event(stream_record("MODIFY", item, accepted)), FakeContext()
+    )
+    assert result["batchItemFailures"]
+    assert len(ses.calls) == 3  # the one attempt that timed out
+    ses.delay_seconds = 0
+
+    stop = no_scans(ses_app)
+    try:
+        output = resend(ses_app, "--since-hours", "72")
+        assert "1 sent" in output
+        assert len(ses.calls) == 4
+        assert "is confirmed" in subjects(ses)[-1]
+        # Again: everything owed has been sent.
+        output = resend(ses_app)
+        assert "0 sent" in output
+        assert len(ses.calls) == 4
+    finally:
+        stop()
+
+
+def test_only_the_window_and_only_what_is_unsent(ses_app, now, add_slot, monkeypatch):
+    from datetime import timedelta
+
+    from webapp import clock
+
+    ses = ses_app.fake_ses
+    old_slot = add_slot("2030-06-20", "09:00")
+    # Requested four days ago; its emails were lost too, but it is outside a 72 h window.
+    monkeypatch.setattr(clock, "utcnow", lambda: now - timedelta(days=4))
+    ses_app.test_client().post("/book-appointment", json=booking_json(old_slot))
+    monkeypatch.setattr(clock, "utcnow", lambda: now)
+    new_slot = add_slot("2030-06-21", "09:00")
+    ses_app.test_client().post("/book-appointment", json=booking_json(new_slot))
+
+    assert "2 sent" in resend(ses_app, "--since-hours", "72")  # received + staff, new only
+    assert len(ses.calls) == 2
+    assert "2 sent" in resend(ses_app, "--since-hours", "120")  # now the older one too
+    assert "0 sent" in resend(ses_app, "--since-hours", "120")
+
+
+def test_the_window_is_validated(ses_app):
+    result = ses_app.test_cli_runner().invoke(args=["resend-owed", "--since-hours", "0"])
+    assert result.exit_code == 2
+    result = ses_app.test_cli_runner().invoke(args=["resend-owed", "--since-hours", "9999"])
+    assert result.exit_code == 2
+
+
+def test_what_each_state_owes():
+    base = {
+        "appointmentId": "20300604-0900",
+        "requestedAt": "2030-06-03T00:00:00Z",
+        "patientEmail": "ada@example.com",
+        "slotStart": "2030-06-04T09:00",
+    }
+    kinds = lambda item: [(n.kind, n.withdraws_event) for n in owed(item)]  # noqa: E731
+    assert kinds({**base, "status": "PENDING"}) == [
+        ("request-received", False),
+        ("staff-new-request", False),
+    ]
+    assert kinds(decided({**base, "status": "PENDING"}, "ACCEPTED")) == [("accepted", False)]
+    assert kinds(decided({**base, "status": "PENDING"}, "DECLINED")) == [("declined", False)]
+    accepted = decided({**base, "status": "PENDING"}, "ACCEPTED")
+    assert kinds(decided(accepted, "CANCELLED")) == [("cancelled", True)]
+    assert kinds(decided({**base, "status": "PENDING"}, "CANCELLED")) == [("cancelled", False)]
+    assert owed({**base, "status": "AVAILABLE"}) == []
