@@ -272,3 +272,10 @@ def test_parameters_are_documented(name, template):
     docs = (ROOT / "docs" / "deploy.md").read_text()
     param = name[0].lower() + name[1:]
     assert f'--param="{param}=' in docs, param
+
+
+def test_behind_the_waf_the_client_address_comes_from_cloudfront(resources):
+    env = resources["WebLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["TRUSTED_CLIENT_IP_HEADER"] == {
+        "Fn::If": ["UseWaf", "CloudFront-Viewer-Address", {"Ref": "AWS::NoValue"}]
+    }
