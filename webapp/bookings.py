@@ -47,6 +47,7 @@ from .store.appointments import (
 )
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable
 from .store.moves import RESCHEDULED
+from .store.schedule import carried_fields
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,16 @@ DASHBOARD_STATUSES = (PENDING, ACCEPTED, DECLINED, CANCELLED)
 REASON_MAX = 500
 CURSOR_SALT = "staff-dashboard-cursor"
 # What an AVAILABLE slot holds before anyone books it.
-SLOT_ATTRIBUTES = ("appointmentId", "appointmentDate", "appointmentTime", "slotStart", "createdAt")
+SLOT_ATTRIBUTES = (
+    "appointmentId",
+    "appointmentDate",
+    "appointmentTime",
+    "slotStart",
+    "createdAt",
+    "practitionerId",
+    "practitionerName",
+    "minutes",
+)
 # What staff see of a booking (never internal keys such as emailKey).
 STAFF_FIELDS = (
     "appointmentId",
@@ -81,6 +91,8 @@ STAFF_FIELDS = (
     "rescheduledTo",
     "rescheduledToDate",
     "rescheduledToTime",
+    "practitionerId",
+    "practitionerName",
 )
 # Records whose time is offered again as a replacement slot.
 RELEASED_STATUSES = (DECLINED, CANCELLED, RESCHEDULED)
@@ -192,15 +204,19 @@ class Bookings:
         end: date | None = None,
         cursor: str | None = None,
         limit: int | None = None,
+        practitioner: str | None = None,
     ) -> Page:
         """Bookings in `statuses` order (PENDING first); PENDING oldest request first,
-        the others by appointment time. `cursor` continues where a page stopped."""
+        the others by appointment time (of one practitioner if given). `cursor`
+        continues where a page stopped."""
         limit = limit or self.settings.staff_page_size
         filters = [
             list(statuses),
             start.isoformat() if start else "",
             end.isoformat() if end else "",
         ]
+        if practitioner is not None:
+            filters.append(practitioner)
         position, start_key = 0, None
         if cursor:
             position, start_key = self._read_cursor(cursor, filters, len(statuses))
@@ -216,6 +232,7 @@ class Bookings:
                 slot_to=slot_to,
                 limit=limit - len(items),
                 start_key=start_key,
+                practitioner_id=practitioner,
             )
             items.extend(found)
             if start_key is None:
@@ -339,7 +356,11 @@ class Bookings:
         new_id = replacement_id(record)
         try:
             created = self.store.appointments.put_slot(
-                new_id, record["appointmentDate"], record["appointmentTime"], clock.iso_timestamp()
+                new_id,
+                record["appointmentDate"],
+                record["appointmentTime"],
+                clock.iso_timestamp(),
+                extra=carried_fields(record),
             )
         except Exception:
             log.exception("could not offer the time of %s again", record["appointmentId"])

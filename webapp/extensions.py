@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from .availability import Availability
     from .bookings import Bookings
     from .cache import SlotCache
+    from .closures import Closures
     from .limits import Counters, Limits
+    from .practitioners import Practitioners
     from .rescheduling import Rescheduling
+    from .schedule import Schedule
     from .settings import Settings
     from .store import Store
 
@@ -40,6 +43,9 @@ class Services:
     availability: Availability
     bookings: Bookings
     rescheduling: Rescheduling
+    practitioners: Practitioners
+    schedule: Schedule
+    closures: Closures
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
@@ -47,13 +53,19 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     from .availability import Availability
     from .bookings import Bookings
     from .cache import SlotCache
+    from .closures import Closures
     from .limits import Counters, Limits
+    from .practitioners import Practitioners
     from .rescheduling import Rescheduling
+    from .schedule import Schedule
     from .store import Store
 
     store = Store(settings)
     cache = SlotCache(settings, client=redis_client)
     counters = Counters(settings, client=redis_client)
+    bookings = Bookings(settings, store, cache)
+    practitioners = Practitioners(settings, store, cache)
+    schedule = Schedule(settings, store, cache, practitioners)
     return Services(
         settings=settings,
         store=store,
@@ -61,8 +73,11 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
         counters=counters,
         limits=Limits(settings, counters),
         availability=Availability(settings, store, cache),
-        bookings=Bookings(settings, store, cache),
+        bookings=bookings,
         rescheduling=Rescheduling(settings, store, cache),
+        practitioners=practitioners,
+        schedule=schedule,
+        closures=Closures(settings, store, cache, practitioners, schedule, bookings),
     )
 
 
@@ -106,3 +121,15 @@ def bookings() -> Bookings:
 
 def rescheduling() -> Rescheduling:
     return services().rescheduling
+
+
+def practitioners() -> Practitioners:
+    return services().practitioners
+
+
+def schedule() -> Schedule:
+    return services().schedule
+
+
+def closures() -> Closures:
+    return services().closures

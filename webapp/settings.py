@@ -47,6 +47,8 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     reminder_hours_before: int = 24
     appointment_minutes: int = 30
+    # How many days ahead the daily roll keeps open times (from weekly hours).
+    booking_horizon_days: int = 28
     outbox_dir: str = ".local/outbox"
     # Limits and staff sessions
     booking_rate_limit: int = 5
@@ -272,6 +274,10 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
     if minutes > 24 * 60:
         raise ConfigError(f"APPOINTMENT_MINUTES must be at most a day (1440), got {minutes}")
 
+    horizon = _int(env, "BOOKING_HORIZON_DAYS", 28, minimum=1)
+    if horizon > 366:
+        raise ConfigError(f"BOOKING_HORIZON_DAYS must be at most 366, got {horizon}")
+
     return dict(
         email_backend=backend,
         mail_from=mail_from,
@@ -279,5 +285,6 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
         public_base_url=base_url.rstrip("/"),
         reminder_hours_before=_int(env, "REMINDER_HOURS_BEFORE", 24, minimum=1),
         appointment_minutes=minutes,
+        booking_horizon_days=horizon,
         outbox_dir=_str(env, "OUTBOX_DIR", ".local/outbox"),
     )

@@ -3,7 +3,8 @@
 One table holds four kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
 (`staff.py`), notification claims (`claims.py`) and the health sentinel (`health.py`);
-moving a booking to another time has its writes in `moves.py`.
+moving a booking to another time has its writes in `moves.py`; practitioners,
+closures and the slot writes of the weekly roll are in `schedule.py`.
 Every error this layer raises is in `errors.py`.
 """
 
@@ -16,6 +17,7 @@ from .appointments import Appointments
 from .claims import NotificationClaims
 from .health import ping
 from .moves import Moves
+from .schedule import ScheduleRecords
 from .staff import StaffAccounts
 from .table import Table, dynamodb_client
 
@@ -42,6 +44,10 @@ class Store:
     @cached_property
     def moves(self) -> Moves:
         return Moves(self.table)
+
+    @cached_property
+    def schedule(self) -> ScheduleRecords:
+        return ScheduleRecords(self.table)
 
     @cached_property
     def staff(self) -> StaffAccounts:
