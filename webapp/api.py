@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import links, manage_links
-from .extensions import availability, bookings, limits, settings
+from .extensions import availability, bookings, limits, practitioners, settings
 from .limits import client_ip
 from .validation import (
     HONEYPOT_FIELD,
@@ -31,7 +31,10 @@ def refuse_oversized_bodies():
 @bp.get("/appointment-slot")
 def list_slots():
     start, end = parse_window(request.args)
-    body, outcome = availability().listing(start, end)
+    chosen = request.args.get("practitioner", "")
+    # Unknown ids are a 400; the directory is kept in-process, so a hit reads nothing.
+    practitioner = practitioners().get(chosen)["id"] if chosen else None
+    body, outcome = availability().listing(start, end, practitioner)
     response = Response(body, mimetype="application/json")
     response.headers["X-Cache"] = outcome
     response.headers["Cache-Control"] = "no-store"

@@ -19,6 +19,8 @@ from .cache import SlotCache
 from .settings import Settings
 from .store import Store
 from .store.appointments import AVAILABLE, public_slot, slot_start
+from .store.errors import Conflict, ConflictingChange
+from .store.schedule import REMOVED_BY_STAFF
 
 DEFAULT_TIMES = (
     "09:00,09:30,10:00,10:30,11:00,11:30,13:00,13:30,14:00,14:30,15:00,15:30,16:00,16:30"
@@ -26,9 +28,12 @@ DEFAULT_TIMES = (
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-def slot_id(day: date, time: str) -> str:
-    """Deterministic id for a populated slot, so populating twice creates nothing new."""
-    return f"{day:%Y%m%d}-{time.replace(':', '')}"
+def slot_id(day: date, time: str, practitioner_id: str | None = None) -> str:
+    """Deterministic id for a populated slot, so populating twice creates nothing new
+    (the seed's form for the default practitioner; see practitioners.py)."""
+    from .practitioners import slot_id as practitioner_slot_id
+
+    return practitioner_slot_id(day, time, practitioner_id)
 
 
 def has_started(slot: dict[str, Any], now_slot: str) -> bool:
@@ -75,24 +80,29 @@ class Availability:
         return clock.today(self.settings.tz)
 
     # -- reads ---------------------------------------------------------------------------
-    def listing(self, start: date | None = None, end: date | None = None) -> tuple[str, str]:
-        """The JSON array of future AVAILABLE slots in [start, end] (clinic-local days), as
-        the API serves it; (body, cache outcome). A cached body is returned as stored: it
-        is only served until its first slot starts (see cache.py)."""
+    def listing(
+        self, start: date | None = None, end: date | None = None, practitioner: str | None = None
+    ) -> tuple[str, str]:
+        """The JSON array of future AVAILABLE slots in [start, end] (clinic-local days), of
+        one practitioner if given, as the API serves it; (body, cache outcome). A cached
+        body is returned as stored: it is only served until its first slot starts (see
+        cache.py). Slots carry their practitioner's name, so a hit reads nothing else."""
         first_day = max(start or self.today(), self.today())
         window = f"{first_day.isoformat()}|{end.isoformat() if end else ''}"
+        if practitioner is not None:
+            window += f"|{practitioner}"
         outcome, body, epoch = self.cache.get(window)
         if body is None:
-            slots = self.read_open(start, end)
+            slots = self.read_open(start, end, practitioner)
             body = json.dumps(slots, separators=(",", ":"))
             self.cache.fill(window, body, self._valid_until(slots), epoch)
         return body, outcome
 
     def list_open(
-        self, start: date | None = None, end: date | None = None
+        self, start: date | None = None, end: date | None = None, practitioner: str | None = None
     ) -> tuple[list[dict[str, str]], str]:
         """Future AVAILABLE slots in [start, end] (clinic-local days); (slots, cache outcome)."""
-        body, outcome = self.listing(start, end)
+        body, outcome = self.listing(start, end, practitioner)
         return json.loads(body), outcome
 
     def _valid_until(self, slots: list[dict[str, str]]) -> int:
@@ -102,13 +112,17 @@ class Availability:
         first = slot_start(slots[0]["appointmentDate"], slots[0]["appointmentTime"])
         return int(datetime.fromisoformat(first).replace(tzinfo=self.settings.tz).timestamp())
 
-    def read_open(self, start: date | None, end: date | None) -> list[dict[str, str]]:
+    def read_open(
+        self, start: date | None, end: date | None, practitioner: str | None = None
+    ) -> list[dict[str, str]]:
         """Future AVAILABLE slots in [start, end], straight from the table (no cache):
         what staff see, and what fills the cache."""
         first_day = max(start or self.today(), self.today())
-        after = max(f"{first_day.isoformat()}T00:00", self.now_slot())
+        # Strictly after the day before's last minute: a slot at 00:00 is on the list.
+        day_before = first_day - timedelta(days=1)
+        after = max(f"{day_before.isoformat()}T23:59", self.now_slot())
         until = f"{end.isoformat()}T23:59" if end else None
-        return self.store.appointments.list_available(after, until)
+        return self.store.appointments.list_available(after, until, practitioner)
 
     def get_slot(self, appointment_id: str) -> dict[str, str]:
         """The public view of a slot or booking (never patient data)."""
@@ -123,17 +137,21 @@ class Availability:
         days: Iterable[date],
         times: Iterable[str],
         on_progress: Callable[[], None] | None = None,
+        practitioner: dict[str, Any] | None = None,
     ) -> tuple[int, int]:
-        """Create AVAILABLE slots for each day x time still in the future; (created, existing)."""
+        """Create AVAILABLE slots for each day x time still in the future (of `practitioner`
+        if given); (created, existing). A time staff removed is opened again."""
         now = self.now_slot()
+        pid = practitioner["id"] if practitioner else None
         created = existing = 0
         for day in days:
             for time in times:
                 if slot_start(day.isoformat(), time) > now:
                     stamp = clock.iso_timestamp()
-                    if self.store.appointments.put_slot(
-                        slot_id(day, time), day.isoformat(), time, stamp
-                    ):
+                    new_id = slot_id(day, time, pid)
+                    if self.store.schedule.put_open(
+                        new_id, day.isoformat(), time, practitioner, stamp
+                    ) or self.store.schedule.reopen(new_id, REMOVED_BY_STAFF, now, stamp):
                         created += 1
                     else:
                         existing += 1
@@ -144,8 +162,16 @@ class Availability:
         return created, existing
 
     def remove(self, appointment_id: str) -> dict[str, Any]:
-        """Delete an AVAILABLE slot; a slot booked meanwhile raises ConflictingChange."""
+        """Remove an AVAILABLE slot (it stays as REMOVED, so the weekly roll never makes it
+        again); a slot booked meanwhile raises ConflictingChange."""
         try:
-            return self.store.appointments.delete_available(appointment_id)
+            removed = self.store.schedule.remove_open(
+                appointment_id, REMOVED_BY_STAFF, clock.iso_timestamp()
+            )
+            if removed is None:
+                raise ConflictingChange(
+                    self.store.appointments.existing(appointment_id), Conflict.STATUS
+                )
+            return removed
         finally:
             self.cache.invalidate()

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
-
 from . import clock
 from .availability import has_started, slot_id
 from .cache import SlotCache
@@ -47,49 +45,27 @@ from .store.appointments import (
 )
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable, Unavailable
 from .store.moves import RESCHEDULED
+from .store.schedule import carried_fields
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
 
-DASHBOARD_STATUSES = (PENDING, ACCEPTED, DECLINED, CANCELLED)
 REASON_MAX = 500
-CURSOR_SALT = "staff-dashboard-cursor"
 # What an AVAILABLE slot holds before anyone books it.
 # How many moves of one request the per-email cap follows to find where it lives now.
 MAX_MOVES_FOLLOWED = 20
-SLOT_ATTRIBUTES = ("appointmentId", "appointmentDate", "appointmentTime", "slotStart", "createdAt")
-# What staff see of a booking (never internal keys such as emailKey).
-STAFF_FIELDS = (
+SLOT_ATTRIBUTES = (
     "appointmentId",
     "appointmentDate",
     "appointmentTime",
-    "status",
-    "patientName",
-    "patientEmail",
-    "notes",
-    "requestedAt",
-    "updatedAt",
-    "decidedBy",
-    "decidedAt",
-    "decisionReason",
-    "cancelledAt",
-    "cancelledBy",
-    "cancelledByStaff",
-    # A moved booking (see rescheduling.py): where it came from and went, and when.
-    "bookingRef",
-    "moves",
-    "rescheduledFrom",
-    "rescheduledAt",
-    "rescheduledTo",
-    "rescheduledToDate",
-    "rescheduledToTime",
+    "slotStart",
+    "createdAt",
+    "practitionerId",
+    "practitionerName",
+    "minutes",
 )
 # Records whose time is offered again as a replacement slot.
 RELEASED_STATUSES = (DECLINED, CANCELLED, RESCHEDULED)
-
-
-def staff_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: item[name] for name in STAFF_FIELDS if name in item}
 
 
 def replacement_id(record: dict[str, Any]) -> str:
@@ -121,17 +97,6 @@ class Change:
     record: dict[str, Any]
     changed: bool  # False when the action had already happened (a repeat)
     time_released: bool | None = None  # for declines/cancels: is the time listed again?
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-class BadCursor(ValidationFailed):
-    def __init__(self):
-        super().__init__("That page link is not valid; start again from the first page.")
 
 
 class TooManyOpenRequests(Exception):
@@ -231,64 +196,6 @@ class Bookings:
         """The booking (or slot) with this id, with everything staff may see."""
         return self.store.appointments.existing(appointment_id)
 
-    def dashboard(
-        self,
-        statuses: tuple[str, ...] = DASHBOARD_STATUSES,
-        start: date | None = None,
-        end: date | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
-    ) -> Page:
-        """Bookings in `statuses` order (PENDING first); PENDING oldest request first,
-        the others by appointment time. `cursor` continues where a page stopped."""
-        limit = limit or self.settings.staff_page_size
-        filters = [
-            list(statuses),
-            start.isoformat() if start else "",
-            end.isoformat() if end else "",
-        ]
-        position, start_key = 0, None
-        if cursor:
-            position, start_key = self._read_cursor(cursor, filters, len(statuses))
-        slot_from = f"{start.isoformat()}T00:00" if start else "0000-00-00T00:00"
-        slot_to = f"{end.isoformat()}T23:59" if end else "9999-12-31T23:59"
-        items: list[dict[str, Any]] = []
-        while position < len(statuses) and len(items) < limit:
-            status = statuses[position]
-            found, start_key = self.store.appointments.query_status(
-                status,
-                by_request=status == PENDING,
-                slot_from=slot_from,
-                slot_to=slot_to,
-                limit=limit - len(items),
-                start_key=start_key,
-            )
-            items.extend(found)
-            if start_key is None:
-                position += 1
-        next_cursor = None
-        if position < len(statuses):
-            next_cursor = self._serializer().dumps({"f": filters, "p": position, "k": start_key})
-        return Page(items, next_cursor)
-
-    def _serializer(self) -> URLSafeSerializer:
-        return URLSafeSerializer(self.settings.secret_key, salt=CURSOR_SALT)
-
-    def _read_cursor(self, cursor: str, filters: list, count: int) -> tuple[int, dict | None]:
-        if len(cursor) > 2048:
-            raise BadCursor()
-        try:
-            data = self._serializer().loads(cursor)
-        except BadSignature:
-            raise BadCursor() from None
-        # A cursor only continues the listing it was made for.
-        if not isinstance(data, dict) or data.get("f") != filters:
-            raise BadCursor()
-        position, key = data.get("p"), data.get("k")
-        if not isinstance(position, int) or not 0 <= position < count:
-            raise BadCursor()
-        return position, key
-
     def is_released(self, record: dict[str, Any]) -> bool | None:
         """For a declined/cancelled/moved future record: is its time offered again? None: n/a."""
         if record["status"] not in RELEASED_STATUSES or not self._in_future(record):
@@ -385,7 +292,11 @@ class Bookings:
         new_id = replacement_id(record)
         try:
             created = self.store.appointments.put_slot(
-                new_id, record["appointmentDate"], record["appointmentTime"], clock.iso_timestamp()
+                new_id,
+                record["appointmentDate"],
+                record["appointmentTime"],
+                clock.iso_timestamp(),
+                extra=carried_fields(record),
             )
         except Exception:
             log.exception("could not offer the time of %s again", record["appointmentId"])

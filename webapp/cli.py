@@ -1,7 +1,8 @@
 """Operator commands: `flask --app webapp create-table | populate-slots | send-reminders |
 resend-owed`.
 
-(`create-staff` lives with the rest of staff sign-in, in staff/auth.py.)
+(`create-staff` lives with the rest of staff sign-in, in staff/auth.py; the schedule's
+commands in schedule_cli.py.)
 """
 
 from __future__ import annotations
@@ -119,3 +120,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(populate_slots_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(resend_owed_command)
+
+    from .schedule_cli import register_schedule_commands
+
+    register_schedule_commands(app)

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     from .availability import Availability
     from .bookings import Bookings
     from .cache import SlotCache
+    from .closures import Closures
+    from .dashboard import Dashboard
     from .limits import Counters, Limits
+    from .practitioners import Practitioners
     from .rescheduling import Rescheduling
+    from .schedule import Schedule
     from .settings import Settings
     from .store import Store
 
@@ -113,7 +117,11 @@ class Services:
     limits: Limits
     availability: Availability
     bookings: Bookings
+    dashboard: Dashboard
     rescheduling: Rescheduling
+    practitioners: Practitioners
+    schedule: Schedule
+    closures: Closures
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
@@ -121,13 +129,20 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     from .availability import Availability
     from .bookings import Bookings
     from .cache import SlotCache
+    from .closures import Closures
+    from .dashboard import Dashboard
     from .limits import Counters, Limits
+    from .practitioners import Practitioners
     from .rescheduling import Rescheduling
+    from .schedule import Schedule
     from .store import Store
 
     store = Store(settings)
     cache = SlotCache(settings, client=redis_client)
     counters = Counters(settings, client=redis_client, store=store)
+    bookings = Bookings(settings, store, cache)
+    practitioners = Practitioners(settings, store, cache)
+    schedule = Schedule(settings, store, cache, practitioners)
     return Services(
         settings=settings,
         store=store,
@@ -135,8 +150,12 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
         counters=counters,
         limits=Limits(settings, counters),
         availability=Availability(settings, store, cache),
-        bookings=Bookings(settings, store, cache),
+        bookings=bookings,
+        dashboard=Dashboard(settings, store),
         rescheduling=Rescheduling(settings, store, cache),
+        practitioners=practitioners,
+        schedule=schedule,
+        closures=Closures(settings, store, cache, practitioners, schedule, bookings),
     )
 
 
@@ -174,9 +193,25 @@ def availability() -> Availability:
     return services().availability
 
 
+def dashboard() -> Dashboard:
+    return services().dashboard
+
+
 def bookings() -> Bookings:
     return services().bookings
 
 
 def rescheduling() -> Rescheduling:
     return services().rescheduling
+
+
+def practitioners() -> Practitioners:
+    return services().practitioners
+
+
+def schedule() -> Schedule:
+    return services().schedule
+
+
+def closures() -> Closures:
+    return services().closures

@@ -25,7 +25,7 @@ from flask import (
 from . import links, manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
-from .extensions import availability, bookings, limits, rescheduling, settings
+from .extensions import availability, bookings, limits, practitioners, rescheduling, settings
 from .limits import client_ip, fingerprint
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.errors import (
@@ -75,13 +75,22 @@ def index():
     except ValidationFailed as error:
         filter_errors = error.fields
         start = end = None
-    slots, _ = availability().list_open(start, end)
+    chosen = request.args.get("practitioner", "")
+    if chosen:
+        try:
+            chosen = practitioners().get(chosen)["id"]
+        except ValidationFailed as error:
+            filter_errors.update(error.fields)
+            chosen = ""
+    slots, _ = availability().list_open(start, end, chosen or None)
     return render_template(
         "index.html",
         days=group_by_day(slots),
         start=request.args.get("from", ""),
         end=request.args.get("to", ""),
-        filtered=bool(start or end),
+        practitioners=practitioners().active() if practitioners().is_plural() else [],
+        practitioner=chosen,
+        filtered=bool(start or end or chosen),
         filter_errors=filter_errors,
     ), (400 if filter_errors else 200)
 

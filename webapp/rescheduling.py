@@ -40,6 +40,7 @@ from .store import Store
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable, Unavailable
 from .store.moves import CLAIM_ATTRIBUTES, RESCHEDULED, booking_ref, move_entry
+from .store.schedule import carried_fields
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class Rescheduling:
                 left["appointmentDate"],
                 left["appointmentTime"],
                 clock.iso_timestamp(),
+                extra=carried_fields(left),
             )
         except Exception:
             log.exception("could not offer the time of %s again", left["appointmentId"])

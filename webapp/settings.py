@@ -47,6 +47,8 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     reminder_hours_before: int = 24
     appointment_minutes: int = 30
+    # How many days ahead the daily roll keeps open times (from weekly hours).
+    booking_horizon_days: int = 28
     outbox_dir: str = ".local/outbox"
     # SES configuration set on every message (bounce/complaint events); unset = none.
     ses_configuration_set: str | None = None
@@ -331,6 +333,10 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
     if ses_timeout > 10:
         raise ConfigError(f"SES_TIMEOUT_SECONDS must be at most 10, got {ses_timeout}")
 
+    horizon = _int(env, "BOOKING_HORIZON_DAYS", 28, minimum=1)
+    if horizon > 366:
+        raise ConfigError(f"BOOKING_HORIZON_DAYS must be at most 366, got {horizon}")
+
     return dict(
         email_backend=backend,
         ses_configuration_set=configuration_set,
@@ -341,5 +347,6 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
         public_base_url=base_url.rstrip("/"),
         reminder_hours_before=_int(env, "REMINDER_HOURS_BEFORE", 24, minimum=1),
         appointment_minutes=minutes,
+        booking_horizon_days=horizon,
         outbox_dir=_str(env, "OUTBOX_DIR", ".local/outbox"),
     )

@@ -118,13 +118,14 @@ EXPECTED_ALARMS = {
     "Api5xxAlarm": {("AWS/ApiGateway", "5xx", json.dumps([{"Ref": "HttpApi"}, "$default"]))},
     "LambdaThrottlesAlarm": {
         ("AWS/Lambda", "Throttles", ref(f"{f}LambdaFunction"))
-        for f in ("Web", "Notifier", "Reminders", "Bounces")
+        for f in ("Web", "Notifier", "Reminders", "Bounces", "Schedule")
     },
     "TableThrottlesAlarm": {
         ("AWS/DynamoDB", "ReadThrottleEvents", ref("AppointmentsTable")),
         ("AWS/DynamoDB", "WriteThrottleEvents", ref("AppointmentsTable")),
     },
     "RemindersErrorsAlarm": {("AWS/Lambda", "Errors", ref("RemindersLambdaFunction"))},
+    "ScheduleErrorsAlarm": {("AWS/Lambda", "Errors", ref("ScheduleLambdaFunction"))},
     "SesBounceRateAlarm": {("AWS/SES", "Reputation.BounceRate", "[]")},
     "SesComplaintRateAlarm": {("AWS/SES", "Reputation.ComplaintRate", "[]")},
 }

@@ -24,6 +24,7 @@ FUNCTIONS = {
     "notifier": "NotifierLambdaFunction",
     "reminders": "RemindersLambdaFunction",
     "bounces": "BouncesLambdaFunction",
+    "schedule": "ScheduleLambdaFunction",
 }
 MAIL_FUNCTIONS = ("notifier", "reminders", "bounces")
 # Settings the template passes that the app reads only after the restructuring lands.
@@ -273,13 +274,22 @@ def test_notification_functions_are_outside_the_vpc_with_mail_settings(resources
 
 
 def test_reminders_run_on_a_schedule_and_dead_letter_their_failures(resources):
-    (rule,) = of_type(resources, "AWS::Events::Rule").values()
-    assert rule["Properties"]["ScheduleExpression"].startswith("rate(")
-    (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": ["RemindersLambdaFunction", "Arn"]}
+    rules = of_type(resources, "AWS::Events::Rule").values()
+    schedules = {
+        rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: rule["Properties"]
+        for rule in rules
+    }
+    assert set(schedules) == {"RemindersLambdaFunction", "ScheduleLambdaFunction"}
+    assert schedules["RemindersLambdaFunction"]["ScheduleExpression"] == "rate(1 hour)"
+    # The roll: once a day (cron fields: minute hour day-of-month month day-of-week year).
+    assert schedules["ScheduleLambdaFunction"]["ScheduleExpression"] == "cron(15 3 * * ? *)"
     configs = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
     by_function = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs}
-    assert set(by_function) == {"RemindersLambdaFunction", "BouncesLambdaFunction"}
+    assert set(by_function) == {
+        "RemindersLambdaFunction",
+        "BouncesLambdaFunction",
+        "ScheduleLambdaFunction",
+    }
     for props in by_function.values():
         destination = props["DestinationConfig"]["OnFailure"]["Destination"]
         assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
@@ -305,7 +315,7 @@ def as_list(value) -> list:
 def test_one_role_per_function(resources):
     assert "IamRoleLambdaExecution" not in resources  # no shared framework role
     roles = [resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in FUNCTIONS.values()]
-    assert roles == ["WebRole", "NotifierRole", "RemindersRole", "BouncesRole"]
+    assert roles == ["WebRole", "NotifierRole", "RemindersRole", "BouncesRole", "ScheduleRole"]
     assert set(of_type(resources, "AWS::IAM::Role")) == set(roles)
 
 
@@ -407,6 +417,23 @@ def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
     assert_sends_only_as_mail_from(resources, "RemindersRole", "reminders")
 
 
+def test_schedule_role_reads_the_directory_and_creates_slots_only(resources):
+    granted = actions_by_resource(resources["ScheduleRole"])
+    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert granted[DLQ] == {"sqs:SendMessage"}
+    everything = set().union(*granted.values())
+    assert everything == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    assert resources["ScheduleLambdaFunction"]["Properties"]["Handler"] == (
+        "webapp.schedule.handle_roll"
+    )
+
+
 def test_bounces_role_writes_suppressions_and_sends_nothing(resources):
     granted = actions_by_resource(resources["BouncesRole"])
     assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
@@ -423,6 +450,7 @@ def test_log_permissions_are_per_function_log_group(resources):
         ("Notifier", "NotifierRole"),
         ("Reminders", "RemindersRole"),
         ("Bounces", "BouncesRole"),
+        ("Schedule", "ScheduleRole"),
     ):
         (logs,) = [s for s in statements(resources[role]) if s["Sid"] == "Logs"]
         assert logs["Resource"] == {"Fn::GetAtt": [f"{function}LogGroup", "Arn"]}

@@ -95,7 +95,9 @@ def decide(old: Image, new: Image) -> list[Notice]:
         withdraws = old_status == ACCEPTED or in_calendar
         return [Notice(CANCELLED_KIND, new, withdraws_event=withdraws)]
     if old_status in (PENDING, ACCEPTED) and new_status == RESCHEDULED:
-        return [Notice(RESCHEDULED_KIND, moved_booking(new))]
+        # The patient is told; the clinic has a request waiting at the new time.
+        moved = moved_booking(new)
+        return [Notice(RESCHEDULED_KIND, moved), Notice(STAFF_NEW_REQUEST, moved)]
     return []
 
 

@@ -95,6 +95,12 @@ def slot_start(settings: Settings, item: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(item["slotStart"]).replace(tzinfo=settings.tz)
 
 
+def appointment_minutes(settings: Settings, item: dict[str, Any]) -> int:
+    """The appointment's length: its practitioner's (carried on the slot), else the
+    clinic's APPOINTMENT_MINUTES."""
+    return int(item.get("minutes") or settings.appointment_minutes)
+
+
 def calendar_file(settings: Settings, item: dict[str, Any], kind: str = ACCEPTED_KIND) -> bytes:
     """An iCalendar invitation for an accepted appointment (`accepted`), its new time
     awaiting confirmation (`rescheduled`: tentative), or its cancellation (any other)."""
@@ -113,8 +119,9 @@ def calendar_file(settings: Settings, item: dict[str, Any], kind: str = ACCEPTED
     event.add("sequence", calendar_sequence(item, kind))
     event.add("dtstamp", clock.utcnow())
     event.add("dtstart", start)
-    event.add("dtend", start + timedelta(minutes=settings.appointment_minutes))
-    event.add("summary", f"Appointment at {settings.clinic_name}")
+    event.add("dtend", start + timedelta(minutes=appointment_minutes(settings, item)))
+    with_whom = f" with {item['practitionerName']}" if item.get("practitionerName") else ""
+    event.add("summary", f"Appointment{with_whom} at {settings.clinic_name}")
     status = {ACCEPTED_KIND: "CONFIRMED", RESCHEDULED_KIND: "TENTATIVE"}.get(kind, "CANCELLED")
     event.add("status", status)
     organizer = vCalAddress(f"mailto:{settings.mail_from}")
@@ -153,6 +160,8 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         return None
     item = notice.item
     when = f"{clock.long_date(item['appointmentDate'])} at {item['appointmentTime']}"
+    if item.get("practitionerName"):
+        when += f" with {item['practitionerName']}"
     context = {
         "kind": notice.kind,
         "clinic_name": settings.clinic_name,
@@ -163,7 +172,7 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "notes": item.get("notes", ""),
         "reason": item.get("decisionReason", ""),
         "cancelled_by": item.get("cancelledBy", ""),
-        "minutes": settings.appointment_minutes,
+        "minutes": appointment_minutes(settings, item),
         "manage_url": manage_url(settings, item),
         "book_url": links.public_url(settings, "/"),
         "staff_url": links.public_url(settings, "/staff/"),

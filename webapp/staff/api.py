@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from ..bookings import clean_reason, staff_view
+from ..bookings import clean_reason
+from ..dashboard import staff_view
 from ..errors import json_error
-from ..extensions import bookings, store
+from ..extensions import bookings, dashboard, practitioners, store
 from ..validation import ValidationFailed
 from . import auth
 from .views import dashboard_filters, never_cache
@@ -36,6 +37,12 @@ def require_staff_credentials():
     if request.method == "POST" and not request.is_json:
         return json_error(415, "Send a JSON body (Content-Type: application/json), even {}.")
     return None
+
+
+def practitioner_arg(args) -> str | None:
+    """The `practitioner` filter of a bookings listing (validated), or None for all."""
+    raw = args.get("practitioner", "")
+    return practitioners().get(raw)["id"] if raw else None
 
 
 def _unauthorized():
@@ -71,7 +78,9 @@ def api_list():
                 "Invalid limit.", {"limit": [f"limit must be 1 to {API_PAGE_MAX}."]}
             )
         limit = int(raw_limit)
-    page = bookings().dashboard(statuses, start, end, request.args.get("cursor") or None, limit)
+    who = practitioner_arg(request.args)
+    cursor = request.args.get("cursor") or None
+    page = dashboard().page(statuses, start, end, cursor, limit, practitioner=who)
     return jsonify(
         appointments=[staff_view(item) for item in page.items], nextCursor=page.next_cursor
     )

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from .. import extensions
 from ..availability import group_by_day, parse_times, upcoming_days
-from ..bookings import DASHBOARD_STATUSES, conflict_message
-from ..extensions import availability, bookings, store
+from ..bookings import conflict_message
+from ..dashboard import DASHBOARD_STATUSES
+from ..extensions import availability, bookings, practitioners, store
 from ..limits import RateLimited
 from ..store.errors import ConflictingChange
 from ..validation import ValidationFailed, parse_window
@@ -106,10 +108,16 @@ def dashboard():
     except ValidationFailed as error:
         errors = error.fields
         statuses, start, end = DASHBOARD_STATUSES, None, None
-    page = bookings().dashboard(statuses, start, end, request.args.get("cursor") or None)
+    who, mine = _dashboard_practitioner(errors)
+    page = extensions.dashboard().page(
+        statuses, start, end, request.args.get("cursor") or None, practitioner=who
+    )
     next_args = {k: v for k, v in request.args.items() if k != "cursor" and v}
     return render_template(
         "staff/dashboard.html",
+        practitioners=practitioners().all() if practitioners().is_plural() or who else [],
+        selected_practitioner=request.args.get("practitioner", who or ""),
+        mine=mine,
         items=page.items,
         next_url=url_for("staff.dashboard", **next_args, cursor=page.next_cursor)
         if page.next_cursor
@@ -123,6 +131,22 @@ def dashboard():
         paged=bool(request.args.get("cursor")),
         first_url=url_for("staff.dashboard", **next_args),
     ), (400 if errors else 200)
+
+
+def _dashboard_practitioner(errors: dict) -> tuple[str | None, dict | None]:
+    """The practitioner filter: as asked (`all` for everyone), else the practitioner the
+    signed-in account is linked to (they see theirs first), else everyone."""
+    raw = request.args.get("practitioner")
+    mine = practitioners().linked_to(auth.current_staff())
+    if raw == "all" or (raw is None and mine is None) or raw == "":
+        return None, mine
+    if raw is None:
+        return mine["id"], mine
+    try:
+        return practitioners().get(raw)["id"], mine
+    except ValidationFailed as failed:
+        errors.update(failed.fields)
+        return None, mine
 
 
 def _appointment_page(appointment_id: str, status: int = 200, error: str | None = None, form=None):
@@ -217,6 +241,7 @@ def _slots_page(form: AddSlotsForm, status: int = 200, error: str | None = None)
     slots = availability().read_open(start, end)
     return render_template(
         "staff/slots.html",
+        practitioners=practitioners().all(),
         form=form,
         days=group_by_day(slots),
         start=request.args.get("from", ""),

@@ -1,11 +1,12 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds seven kinds of record, each with a module of its own over the shared
+One table holds eight kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
 (`staff.py`), the open-request counters per email address (`open_requests.py`),
 notification claims (`claims.py`), suppressed addresses (`suppressions.py`), rate-limit
 counters without Redis (`counters.py`) and the health sentinel (`health.py`); moving a
-booking to another time has its writes in `moves.py`.
+booking to another time has its writes in `moves.py`; practitioners,
+closures and the slot writes of the weekly roll are in `schedule.py`.
 Every error this layer raises is in `errors.py`.
 """
 
@@ -20,6 +21,7 @@ from .counters import TableCounters
 from .health import ping
 from .moves import Moves
 from .open_requests import OpenRequests
+from .schedule import ScheduleRecords
 from .staff import StaffAccounts
 from .suppressions import Suppressions
 from .table import Table, dynamodb_client
@@ -47,6 +49,10 @@ class Store:
     @cached_property
     def moves(self) -> Moves:
         return Moves(self.table)
+
+    @cached_property
+    def schedule(self) -> ScheduleRecords:
+        return ScheduleRecords(self.table)
 
     @cached_property
     def staff(self) -> StaffAccounts:

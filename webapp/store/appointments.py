@@ -33,6 +33,9 @@ CANCELLED = "CANCELLED"  # a request withdrawn by the patient or the clinic
 STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED, CANCELLED)
 
 PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "status")
+# Added to a public slot when the slot belongs to a named practitioner (see practitioners.py).
+PRACTITIONER_FIELDS = ("practitionerId", "practitionerName")
+REMOVED = "REMOVED"  # a time staff removed or closed (store/schedule.py); never listed
 LAST_SLOT = "9999-12-31T23:59"
 
 
@@ -60,7 +63,8 @@ def slot_start(day: str, time: str) -> str:
 
 def public_slot(item: dict[str, Any]) -> dict[str, str]:
     """The fields of a slot anyone may see: never patient data."""
-    return {name: item[name] for name in PUBLIC_SLOT_FIELDS}
+    names = PUBLIC_SLOT_FIELDS + PRACTITIONER_FIELDS
+    return {name: item[name] for name in names if name in item}
 
 
 class Appointments:
@@ -71,7 +75,9 @@ class Appointments:
     def get(self, appointment_id: str) -> dict[str, Any] | None:
         """The slot or booking with this id; None for no item (or another record kind)."""
         item = self.table.get(appointment_id)
-        return item if item is not None and "status" in item else None
+        if item is None or item.get("status") in (None, REMOVED):
+            return None
+        return item
 
     def existing(self, appointment_id: str) -> dict[str, Any]:
         """The slot or booking with this id, or AppointmentNotFound."""
@@ -80,28 +86,31 @@ class Appointments:
             raise AppointmentNotFound(appointment_id)
         return item
 
-    def list_available(self, after: str, until: str | None = None) -> list[dict[str, str]]:
-        """AVAILABLE slots starting strictly after `after` and no later than `until`.
+    def list_available(
+        self, after: str, until: str | None = None, practitioner_id: str | None = None
+    ) -> list[dict[str, str]]:
+        """AVAILABLE slots starting strictly after `after` and no later than `until`
+        (of one practitioner if given: a filter on the window's Query).
 
         Both bounds are `slotStart` strings. Reads only the index entries of the window.
         """
+        from .schedule import practitioner_filter
+
         upper = until or LAST_SLOT
         if upper <= after:
             return []
-        slots = self.table.query_all(
-            {
-                "IndexName": STATUS_INDEX,
-                "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":available": {"S": AVAILABLE},
-                    ":lo": {"S": after},
-                    ":hi": {"S": upper},
-                },
-                "ProjectionExpression": "appointmentId, appointmentDate, appointmentTime, "
-                "#status, slotStart",
-            }
-        )
+        values = {":available": AVAILABLE, ":lo": after, ":hi": upper}
+        params = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ProjectionExpression": "appointmentId, appointmentDate, appointmentTime, "
+            "#status, slotStart, practitionerId, practitionerName",
+        }
+        if practitioner_id is not None:
+            params["FilterExpression"] = practitioner_filter(practitioner_id, values)
+        params["ExpressionAttributeValues"] = self.table.to_item(values)
+        slots = self.table.query_all(params)
         # BETWEEN is inclusive; a slot starting this very minute has already begun.
         slots = [slot for slot in slots if slot["slotStart"] > after]
         slots.sort(key=lambda slot: (slot["slotStart"], slot["appointmentId"]))
@@ -136,11 +145,13 @@ class Appointments:
         slot_to: str,
         limit: int,
         start_key: dict | None = None,
+        practitioner_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], dict | None]:
         """One page of the items in `status` whose slotStart is within the bounds.
 
         `by_request` orders by `requestedAt` (oldest first) and filters the slot window;
-        otherwise the window is the key condition and items come in slot order. Returns
+        otherwise the window is the key condition and items come in slot order. With
+        `practitioner_id`, a filter keeps that practitioner's items. Returns
         (items, LastEvaluatedKey or None when the status is exhausted).
         """
         values = {":status": status, ":lo": slot_from, ":hi": slot_to}
@@ -155,6 +166,12 @@ class Appointments:
         else:
             params["IndexName"] = STATUS_INDEX
             params["KeyConditionExpression"] = "#status = :status AND slotStart BETWEEN :lo AND :hi"
+        if practitioner_id is not None:
+            from .schedule import practitioner_filter
+
+            mine = practitioner_filter(practitioner_id, values)
+            existing = params.get("FilterExpression")
+            params["FilterExpression"] = f"({existing}) AND {mine}" if existing else mine
         params["ExpressionAttributeValues"] = self.table.to_item(values)
         if start_key:
             params["ExclusiveStartKey"] = start_key
@@ -173,9 +190,13 @@ class Appointments:
         return items, last_key or None
 
     # -- writes --------------------------------------------------------------------------
-    def put_slot(self, appointment_id: str, date: str, time: str, now_iso: str) -> bool:
-        """Create an AVAILABLE slot unless the id exists; True if it was created."""
+    def put_slot(
+        self, appointment_id: str, date: str, time: str, now_iso: str, extra: dict | None = None
+    ) -> bool:
+        """Create an AVAILABLE slot unless the id exists; True if it was created. `extra`:
+        the practitioner fields it carries (store/schedule.py), if any."""
         item = {
+            **(extra or {}),
             "appointmentId": appointment_id,
             "appointmentDate": date,
             "appointmentTime": time,
@@ -283,17 +304,3 @@ class Appointments:
             raise ConflictingChange(current, reason)
         old = self.table.from_item(response["Attributes"])
         return old, {**old, **changes}
-
-    def delete_available(self, appointment_id: str) -> dict[str, Any]:
-        """Delete a slot only while it is AVAILABLE; returns the deleted item."""
-        response = self.table.conditional(
-            "delete_item",
-            Key=self.table.key(appointment_id),
-            ConditionExpression="attribute_exists(appointmentId) AND #status = :available",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":available": {"S": AVAILABLE}},
-            ReturnValues="ALL_OLD",
-        )
-        if response is None:
-            raise ConflictingChange(self.existing(appointment_id), Conflict.STATUS)
-        return self.table.from_item(response["Attributes"])

@@ -29,6 +29,8 @@ from .table import Table
 RESCHEDULED = "RESCHEDULED"  # the record a booking left when it moved to another time
 # What a claim copies from the booking it moves (never staff decisions).
 CARRIED = ("patientName", "patientEmail", "emailKey", "notes", "requestedAt")
+# The new slot's practitioner, recorded on the record a move leaves behind.
+TARGET_FIELDS = ("practitionerId", "practitionerName", "minutes")
 # What `unclaim` removes again: everything a claim added to the slot.
 CLAIM_ATTRIBUTES = (
     *CARRIED,
@@ -80,6 +82,10 @@ def moved_booking(left: dict[str, Any]) -> dict[str, Any]:
         previousDate=left["appointmentDate"],
         previousTime=left["appointmentTime"],
     )
+    for name in TARGET_FIELDS:
+        moved = f"rescheduledTo{name[0].upper()}{name[1:]}"
+        if moved in left:
+            booking[name] = left[moved]
     return booking
 
 
@@ -129,6 +135,14 @@ class Moves:
             "rescheduledAt": target["rescheduledAt"],
             "updatedAt": now_iso,
         }
+        # With whom the booking now is (the notifier describes the move from this record).
+        changes.update(
+            {
+                f"rescheduledTo{name[0].upper()}{name[1:]}": target[name]
+                for name in TARGET_FIELDS
+                if name in target
+            }
+        )
         names = {"#status": "status"}
         values: dict[str, Any] = {
             ":was": record["status"],

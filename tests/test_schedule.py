@@ -1,0 +1,253 @@
+"""Practitioners, weekly hours and the daily roll (moto; DST days in two zones)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD, booking_json
+from webapp import clock
+from webapp.extensions import services
+from webapp.schedule import handle_roll
+
+BASIC = {
+    "Authorization": "Basic "
+    + __import__("base64").b64encode(f"{STAFF_EMAIL}:{STAFF_PASSWORD}".encode()).decode()
+}
+
+
+def _freeze(monkeypatch, moment: datetime) -> None:
+    monkeypatch.setattr(clock, "utcnow", lambda: moment)
+
+
+def _cli(app, *args, input=None):
+    result = app.test_cli_runner().invoke(args=list(args), input=input)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _listed(client, query=""):
+    response = client.get(f"/appointment-slot{query}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+# -- practitioners and the listing -------------------------------------------------------
+
+
+def test_one_practitioner_clinic_keeps_todays_ids_and_shape(app, client, now):
+    _cli(app, "set-hours", "default", "--tue", "09:00-10:00")
+    slots = _listed(client)
+    assert [s["appointmentId"] for s in slots][:2] == ["20300604-0900", "20300604-0930"]
+    assert set(slots[0]) >= {"appointmentId", "appointmentDate", "appointmentTime", "status"}
+    assert slots[0]["practitionerId"] == "default"
+    assert slots[0]["practitionerName"] == services(app).settings.clinic_name
+
+
+def test_several_practitioners_have_their_own_ids_and_filter(app, client, now):
+    _cli(app, "add-practitioner", "Dr Jo Smith", "--role", "GP", "--minutes", "20")
+    _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-10:00")
+    _cli(app, "edit-practitioner", "default", "--name", "Dr Ann Lee")
+    _cli(app, "set-hours", "default", "--tue", "09:00-10:00")
+    everyone = _listed(client, "?from=2030-06-04&to=2030-06-04")
+    ids = [s["appointmentId"] for s in everyone]
+    assert "20300604-0900" in ids and "20300604-0900-dr-jo-smith" in ids
+    assert "20300604-0940-dr-jo-smith" in ids  # 20-minute appointments
+    assert len(ids) == len(set(ids)) == 2 + 3
+    smith = _listed(client, "?practitioner=dr-jo-smith")
+    assert {s["practitionerName"] for s in smith} == {"Dr Jo Smith"}
+    lee = _listed(client, "?practitioner=default")
+    assert {s["practitionerName"] for s in lee} == {"Dr Ann Lee"}
+    bad = client.get("/appointment-slot?practitioner=nobody")
+    assert bad.status_code == 400 and "practitioner" in bad.json["fields"]
+
+
+def test_filter_also_lists_slots_made_before_practitioners(app, client, now, add_slot):
+    legacy = add_slot("2030-06-04", "15:00")
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-09:30")
+    assert [s["appointmentId"] for s in _listed(client, "?practitioner=default")] == [legacy]
+    assert "practitionerId" not in _listed(client, "?practitioner=default")[0]
+
+
+def test_rename_reaches_future_slots_and_bookings(app, client, now, make_booking):
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-10:00")
+    booked = make_booking("20300604-0900-dr-jo-smith")
+    _cli(app, "edit-practitioner", "dr-jo-smith", "--name", "Dr Jo Smith-Jones")
+    assert {s["practitionerName"] for s in _listed(client)} == {"Dr Jo Smith-Jones"}
+    record = services(app).store.appointments.get(booked["appointmentId"])
+    assert record["practitionerName"] == "Dr Jo Smith-Jones"
+
+
+def test_inactive_practitioner_is_not_rolled_nor_offered_as_a_choice(app, client, now):
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    _cli(app, "add-practitioner", "Dr Kim Wu")
+    assert "Dr Kim Wu" in client.get("/").text
+    _cli(app, "edit-practitioner", "dr-kim-wu", "--inactive")
+    _cli(app, "set-hours", "dr-kim-wu", "--tue", "09:00-10:00")
+    assert _listed(client) == []
+    assert "Dr Kim Wu" not in client.get("/").text
+
+
+def test_practitioner_input_is_validated(app, staff_account):
+    api = app.test_client()
+    bad = api.post("/api/staff/practitioners", json={"name": "", "minutes": 1}, headers=BASIC)
+    assert bad.status_code == 400 and set(bad.json["fields"]) == {"name", "minutes"}
+    hours = api.post(
+        "/api/staff/practitioners/default/hours",
+        json={"hours": {"mon": "09:00-12:00,11:00-13:00", "fun": "09:00-10:00"}},
+        headers=BASIC,
+    )
+    assert hours.status_code == 400 and set(hours.json["fields"]) == {"mon", "fun"}
+    missing = api.post("/api/staff/practitioners/nobody/hours", json={"hours": {}}, headers=BASIC)
+    assert missing.status_code == 404
+    result = app.test_cli_runner().invoke(args=["set-hours", "default", "--mon", "9-5"])
+    assert result.exit_code != 0 and "mon" in result.output
+
+
+# -- the roll ----------------------------------------------------------------------------
+
+
+def test_roll_is_idempotent_and_covers_the_horizon(app, now):
+    _cli(app, "set-hours", "default", "--mon", "09:00-10:00", "--fri", "13:00-14:00")
+    again = _cli(app, "roll-schedule")
+    assert "0 new time(s)" in again
+    listed = services(app).availability.read_open(None, None)
+    days = {s["appointmentDate"] for s in listed}
+    # From Monday 3 June 10:00 Melbourne: 28 days end on Sunday 30 June.
+    assert min(days) == "2030-06-07" and max(days) == "2030-06-28"
+    assert len(listed) == 4 * 2 + 3 * 2  # 4 Fridays, then 3 more Mondays (today's passed)
+
+
+def test_removed_and_closed_times_are_not_rolled_again(app, client, staff_client, now):
+    from tests.helpers import page_token
+
+    _cli(app, "set-hours", "default", "--tue", "09:00-10:00")
+    token = page_token(staff_client, "/staff/slots")
+    staff_client.post("/staff/slots/20300604-0900/remove", data={"csrf_token": token})
+    _cli(app, "roll-schedule")
+    assert "20300604-0900" not in [s["appointmentId"] for s in _listed(client)]
+    assert client.get("/book/20300604-0900").status_code == 404
+    # Staff can add it back by hand.
+    added = staff_client.post(
+        "/staff/slots",
+        data={"csrf_token": token, "start": "2030-06-04", "times": "09:00"},
+        follow_redirects=True,
+    )
+    assert "Added 1 new slot(s)" in added.text
+
+
+def test_changing_hours_removes_open_times_outside_and_lists_bookings(
+    app, client, now, make_booking
+):
+    _cli(app, "set-hours", "default", "--tue", "09:00-11:00")
+    make_booking("20300604-1030")
+    output = _cli(app, "set-hours", "default", "--tue", "09:00-10:00", "--wed", "09:00-09:30")
+    assert "outside hours: 20300604-1030" in output
+    ids = [s["appointmentId"] for s in _listed(client, "?to=2030-06-05")]
+    assert ids == ["20300604-0900", "20300604-0930", "20300605-0900"]
+    assert services(app).store.appointments.get("20300604-1030")["status"] == "PENDING"
+
+
+def test_roll_lambda_handler_runs_the_same_code(app, now, monkeypatch, make_settings):
+    _cli(app, "set-hours", "default", "--tue", "09:00-10:00")
+    services(app).store.schedule.delete_open("20300604-0900")
+    from webapp import schedule as schedule_module
+
+    monkeypatch.setattr(schedule_module, "_schedule", services(app).schedule)
+    assert handle_roll({}, None)["created"] == 1
+
+
+# -- daylight saving -----------------------------------------------------------------------
+
+DST_DAYS = [
+    # zone, day, a moment days before it (UTC), times missing, times that happen twice
+    (
+        "America/New_York",
+        "2030-03-10",
+        datetime(2030, 3, 5, 12, tzinfo=UTC),
+        ["02:00", "02:30"],
+        [],
+    ),
+    (
+        "America/New_York",
+        "2030-11-03",
+        datetime(2030, 10, 29, 12, tzinfo=UTC),
+        [],
+        ["01:00", "01:30"],
+    ),
+    (
+        "Australia/Melbourne",
+        "2030-10-06",
+        datetime(2030, 10, 1, 2, tzinfo=UTC),
+        ["02:00", "02:30"],
+        [],
+    ),
+    (
+        "Australia/Melbourne",
+        "2030-04-07",
+        datetime(2030, 4, 2, 2, tzinfo=UTC),
+        [],
+        ["02:00", "02:30"],
+    ),
+]
+
+
+@pytest.mark.parametrize("zone, day, moment, missing, twice", DST_DAYS)
+def test_dst_days_skip_missing_times_and_create_repeated_ones_once(
+    make_app, monkeypatch, zone, day, moment, missing, twice
+):
+    _freeze(monkeypatch, moment)
+    app = make_app(CLINIC_TIMEZONE=zone)
+    _cli(app, "set-hours", "default", "--sun", "00:00-04:00")
+    _cli(app, "roll-schedule")  # a second run on the same day creates nothing more
+    slots = app.test_client().get(f"/appointment-slot?from={day}&to={day}").json
+    times = [s["appointmentTime"] for s in slots]
+    expected = [f"{h:02d}:{m:02d}" for h in range(4) for m in (0, 30)]
+    assert times == [t for t in expected if t not in missing]
+    for repeated in twice:
+        assert times.count(repeated) == 1
+    assert date.fromisoformat(day).weekday() == 6
+
+
+def test_booking_a_rolled_slot_names_the_practitioner(app, client, now):
+    _cli(app, "add-practitioner", "Dr Jo Smith", "--role", "GP")
+    _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-10:00")
+    page = client.get("/?practitioner=dr-jo-smith")
+    assert page.status_code == 200 and "Dr Jo Smith" in page.text
+    assert client.get("/?practitioner=nobody").status_code == 400
+    booked = client.post("/book-appointment", json=booking_json("20300604-0900-dr-jo-smith"))
+    assert booked.status_code == 200
+    manage = client.get(booked.json["manageUrl"])
+    assert "Dr Jo Smith" in manage.text
+
+
+def test_a_move_tells_staff_and_names_the_new_practitioner(make_app, now, tmp_path):
+    from tests.test_rescheduling import outbox, token_of
+
+    app = make_app(STAFF_NOTIFY_EMAIL="staff@clinic.example")
+    client = app.test_client()
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-10:00")
+    _cli(app, "set-hours", "default", "--tue", "09:00-10:00")
+    booked = client.post("/book-appointment", json=booking_json("20300604-0900"))
+    token = token_of(booked.json["manageUrl"])
+    target = "20300604-0930-dr-jo-smith"
+    moved = client.post(f"/my-appointment/{token}/reschedule", json={"appointmentId": target})
+    assert moved.status_code == 200
+    emails = dict(outbox(tmp_path))  # the clock is frozen: files sort by name, not time
+    assert set(emails) == {
+        "request-received-20300604-0900",
+        "staff-new-request-20300604-0900",
+        f"rescheduled-{target}",
+        f"staff-new-request-{target}",
+    }
+    patient, staff = emails[f"rescheduled-{target}"], emails[f"staff-new-request-{target}"]
+    assert "with Dr Jo Smith" in patient["Subject"]
+    assert staff["To"] == "staff@clinic.example"
+    staff_text = staff.get_body(("plain",)).get_content()
+    assert "Moved:   by the patient, from Tuesday 4 June 2030 at 09:00" in staff_text
+    dashboard_row = services(app).store.appointments.get(target)
+    assert dashboard_row["rescheduledFrom"] == "20300604-0900"
