@@ -8,6 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from . import links, manage_links
 from .extensions import availability, bookings, limits, practitioners, settings
 from .limits import client_ip
+from .store.appointments import PENDING, UNCONFIRMED
 from .validation import (
     HONEYPOT_FIELD,
     ValidationFailed,
@@ -52,12 +53,23 @@ def book_appointment():
     limits().count_booking_attempt(client_ip())
     item = bookings().book(appointment_id, patient)
     token = manage_links.make_token(settings(), item)
-    response = jsonify(
-        message="Your appointment request has been received and is pending confirmation.",
-        appointmentId=item["appointmentId"],
-        status=item["status"],
+    body = {
+        "message": "Your appointment request has been received and is pending confirmation.",
+        "appointmentId": item["appointmentId"],
+        "status": item["status"],
         # The patient's private link to see or cancel the request.
-        manageUrl=links.manage_url(settings(), token),
-    )
+        "manageUrl": links.manage_url(settings(), token),
+    }
+    if item["status"] == UNCONFIRMED:
+        # REQUIRE_EMAIL_CONFIRMATION: the seed's contract keeps "PENDING"; the request
+        # reaches the clinic once the patient follows the link in the email.
+        body.update(
+            message="Your appointment request has been received. Please confirm it with the "
+            "link in the email we sent you; the clinic sees it only once it is confirmed.",
+            status=PENDING,
+            awaitingConfirmation=True,
+            confirmBy=item["confirmBy"],
+        )
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"  # it holds the private link
     return response

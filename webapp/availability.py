@@ -8,6 +8,7 @@ An open time is an AVAILABLE item of the table (a "slot"). Booking one is the bu
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
@@ -25,6 +26,7 @@ from .store.schedule import REMOVED_BY_STAFF
 DEFAULT_TIMES = (
     "09:00,09:30,10:00,10:30,11:00,11:30,13:00,13:30,14:00,14:30,15:00,15:30,16:00,16:30"
 )
+log = logging.getLogger(__name__)
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -122,7 +124,21 @@ class Availability:
         day_before = first_day - timedelta(days=1)
         after = max(f"{day_before.isoformat()}T23:59", self.now_slot())
         until = f"{end.isoformat()}T23:59" if end else None
+        if self.settings.require_email_confirmation:
+            self._expire_unconfirmed(after, until)
         return self.store.appointments.list_available(after, until, practitioner)
+
+    def _expire_unconfirmed(self, after: str, until: str | None) -> None:
+        """Offer again the times of unconfirmed requests past their deadline (see
+        confirmation.py), so the list does not wait for the scheduled sweep."""
+        from .confirmation import Confirmation
+
+        try:
+            confirmation = Confirmation(self.settings, self.store, self.cache)
+            confirmation.expire_due(after, until or "9999-12-31T23:59")
+        except Exception:
+            # The list is still right about every AVAILABLE slot; the sweep retries.
+            log.warning("could not expire unconfirmed requests while listing")
 
     def get_slot(self, appointment_id: str) -> dict[str, str]:
         """The public view of a slot or booking (never patient data)."""

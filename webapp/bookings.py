@@ -40,7 +40,9 @@ from .store.appointments import (
     AVAILABLE,
     CANCELLED,
     DECLINED,
+    EXPIRED,
     PENDING,
+    UNCONFIRMED,
     PatientDetails,
 )
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable, Unavailable
@@ -65,7 +67,7 @@ SLOT_ATTRIBUTES = (
     "minutes",
 )
 # Records whose time is offered again as a replacement slot.
-RELEASED_STATUSES = (DECLINED, CANCELLED, RESCHEDULED)
+RELEASED_STATUSES = (DECLINED, CANCELLED, RESCHEDULED, EXPIRED)
 
 
 def replacement_id(record: dict[str, Any]) -> str:
@@ -120,8 +122,12 @@ class Bookings:
     def book(self, appointment_id: str, patient: PatientDetails) -> dict[str, Any]:
         """AVAILABLE -> PENDING for this patient; SlotUnavailable if it cannot be had,
         TooManyOpenRequests when the address already holds its maximum."""
+        from .confirmation import deadline, free_expired_hold  # (it imports this module)
+
         now_slot, now_iso = self.now_slot(), clock.iso_timestamp()
         slot = self.store.appointments.existing(appointment_id)
+        if slot["status"] == UNCONFIRMED:  # past its deadline, its time is offered again
+            appointment_id, slot = free_expired_hold(self, appointment_id, slot)
         if slot["status"] != AVAILABLE or slot["slotStart"] <= now_slot:
             # Already gone (the conditional booking below would refuse it too); make sure
             # no cached list still offers it.
@@ -130,8 +136,11 @@ class Bookings:
                 Unavailable.PAST if slot["slotStart"] <= now_slot else Unavailable.TAKEN
             )
         self._claim_open_request(patient, appointment_id, slot["slotStart"], now_slot, now_iso)
+        confirm_by = deadline(self.settings) if self.settings.require_email_confirmation else None
         try:
-            item = self.store.appointments.book(appointment_id, patient, now_slot, now_iso)
+            item = self.store.appointments.book(
+                appointment_id, patient, now_slot, now_iso, confirm_by=confirm_by
+            )
         except BaseException as error:
             self._release_open_request(patient, appointment_id)
             if isinstance(error, SlotUnavailable):
@@ -166,6 +175,8 @@ class Bookings:
                 if moved is None or moved.get("requestedAt") != requested_at:
                     return False
                 item = moved
+            if item["status"] == UNCONFIRMED:  # counts only until its deadline
+                return item.get("confirmBy", "") > now_iso
             return item["status"] in (PENDING, ACCEPTED)
 
         claimed = self.store.open_requests.claim(
@@ -265,7 +276,7 @@ class Bookings:
             changes = {**changes, **extra}
         old, new = self.store.appointments.transition(
             appointment_id,
-            (PENDING, ACCEPTED),
+            (PENDING, ACCEPTED, UNCONFIRMED),
             changes,
             before_slot=self.now_slot(),
             requested_at=requested_at,
@@ -323,6 +334,8 @@ def conflict_message(conflict: ConflictingChange) -> str:
         return "This request was already declined; nothing was changed."
     if status == ACCEPTED:
         return "This request was already accepted; nothing was changed."
+    if status in (UNCONFIRMED, EXPIRED):  # it never reached the clinic (confirmation.py)
+        return "The patient has not confirmed this request by email; nothing was changed."
     if status == RESCHEDULED:
         return "This booking was moved to another time by the patient; nothing was changed."
     return "This time was booked a moment ago; nothing was changed."

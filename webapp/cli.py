@@ -1,5 +1,5 @@
 """Operator commands: `flask --app webapp create-table | populate-slots | send-reminders |
-resend-owed`.
+resend-owed | expire-unconfirmed`.
 
 (`create-staff` lives with the rest of staff sign-in, in staff/auth.py; the schedule's
 commands in schedule_cli.py.)
@@ -115,11 +115,25 @@ def resend_owed_command(since_hours: int):
         raise SystemExit(1)
 
 
+@click.command("expire-unconfirmed")
+@with_appcontext
+def expire_unconfirmed_command():
+    """Offer again the times of requests never confirmed by email before their deadline
+    (REQUIRE_EMAIL_CONFIRMATION; the hourly scheduled function runs it too)."""
+    from .confirmation import current
+
+    result = current().expire_due()
+    click.echo(
+        f"Unconfirmed requests: {result.expired} expired, {result.released} time(s) offered again."
+    )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_table_command)
     app.cli.add_command(populate_slots_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(resend_owed_command)
+    app.cli.add_command(expire_unconfirmed_command)
 
     from .schedule_cli import register_schedule_commands
 

@@ -27,7 +27,7 @@ from .availability import group_by_day, has_started
 from .bookings import conflict_message
 from .extensions import availability, bookings, limits, practitioners, rescheduling, settings
 from .limits import client_ip, fingerprint
-from .store.appointments import ACCEPTED, AVAILABLE, PENDING
+from .store.appointments import ACCEPTED, AVAILABLE, PENDING, UNCONFIRMED
 from .store.errors import (
     AppointmentNotFound,
     Conflict,
@@ -122,7 +122,7 @@ def _own_booking(appointment_id: str, form: BookingForm):
         return None
     record = bookings().get(appointment_id)
     if (
-        record["status"] in (PENDING, ACCEPTED)
+        record["status"] in (PENDING, ACCEPTED, UNCONFIRMED)
         and record.get("submissionKey") == _submission_key()
         and canonical_email(str(form.patientEmail.data or "")) == record.get("emailKey")
     ):
@@ -140,6 +140,13 @@ def book(appointment_id: str):
     from .booking_form import BookingForm  # wtforms: only where a form is shown or checked
 
     form = BookingForm()
+    if slot["status"] == UNCONFIRMED:
+        # An unconfirmed hold past its deadline: its time is offered under another id.
+        from .confirmation import current
+
+        instead = current().bookable_instead(bookings().get(appointment_id))
+        if instead is not None:
+            return redirect(url_for("pages.book", appointment_id=instead), 307)
     if not availability().is_bookable(slot):
         own = _own_booking(appointment_id, form)
         if own is not None:
@@ -194,7 +201,7 @@ def _managed_request(token: str) -> tuple[dict, str]:
 
 
 def _cancellable(record: dict) -> bool:
-    return record["status"] in (PENDING, ACCEPTED) and not has_started(
+    return record["status"] in (PENDING, ACCEPTED, UNCONFIRMED) and not has_started(
         record, bookings().now_slot()
     )
 
@@ -206,8 +213,12 @@ def _manage_page(token: str, record: dict, status: int = 200, error: str | None 
     just_moved = session.get(JUST_MOVED_SESSION_KEY) == record["appointmentId"]
     if just_moved:
         session.pop(JUST_MOVED_SESSION_KEY)
+    just_confirmed = session.get("just_confirmed") == record["appointmentId"]
+    if just_confirmed:
+        session.pop("just_confirmed")
     body = render_template(
         "manage.html",
+        just_confirmed=just_confirmed,
         slot=record,
         token=token,
         just_booked=just_booked,

@@ -17,6 +17,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from . import links, manage_links
 from .api import refuse_oversized_bodies
+from .availability import has_started
 from .bookings import Change
 from .extensions import bookings, limits, rescheduling, settings
 from .http import APPOINTMENT_ID_MAX
@@ -42,6 +43,9 @@ def patient_view(record: dict[str, Any]) -> dict[str, Any]:
         name: record[name]
         for name in ("appointmentId", "appointmentDate", "appointmentTime", "status")
     }
+    if record["status"] == "UNCONFIRMED":
+        # Shown as the booking answer shows it: PENDING, awaiting the email confirmation.
+        view.update(status="PENDING", awaitingConfirmation=True, confirmBy=record["confirmBy"])
     if record["status"] == "DECLINED" and record.get("decisionReason"):
         view["decisionReason"] = record["decisionReason"]
     if record["status"] == "CANCELLED":
@@ -52,6 +56,8 @@ def patient_view(record: dict[str, Any]) -> dict[str, Any]:
     ]
     # Today both need a waiting or confirmed booking that has not started.
     view["canCancel"] = view["canReschedule"] = rescheduling().can_move(record)
+    if record["status"] == "UNCONFIRMED":  # may be cancelled, not moved, until confirmed
+        view["canCancel"] = not has_started(record, bookings().now_slot())
     return view
 
 

@@ -65,6 +65,9 @@ class Settings:
     login_lockout_seconds: int = 900
     staff_session_minutes: int = 480
     staff_page_size: int = 25
+    # Requests reach staff only once the patient confirms from the first email.
+    require_email_confirmation: bool = False
+    email_confirmation_minutes: int = 30
     # A header only a fronting proxy (CDN/WAF) sets, holding the client's address.
     trusted_client_ip_header: str | None = None
     # Observability: level (DEBUG, INFO, WARNING, ERROR) and format of the logs: "json"
@@ -244,6 +247,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
         staff_session_minutes=_int(env, "STAFF_SESSION_MINUTES", 480, minimum=1),
         staff_page_size=_int(env, "STAFF_PAGE_SIZE", 25, minimum=1),
+        require_email_confirmation=_bool(env, "REQUIRE_EMAIL_CONFIRMATION", False),
+        email_confirmation_minutes=_int(env, "EMAIL_CONFIRMATION_MINUTES", 30, minimum=1),
         trusted_client_ip_header=_client_ip_header(env),
         # Observability
         log_level=_log_level(env),
@@ -253,6 +258,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     values.update(overrides)
     settings = Settings(**values)
 
+    if settings.email_confirmation_minutes > 7 * 24 * 60:
+        raise ConfigError(
+            "EMAIL_CONFIRMATION_MINUTES must be at most a week (10080), "
+            f"got {settings.email_confirmation_minutes}"
+        )
     if settings.redis_port > 65535:
         raise ConfigError(f"REDIS_PORT must be a TCP port, got {settings.redis_port}")
     if settings.is_production:

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.appointments import ACCEPTED, AVAILABLE, CANCELLED, DECLINED, PENDING
+from ..store.appointments import (
+    ACCEPTED,
+    AVAILABLE,
+    CANCELLED,
+    DECLINED,
+    PENDING,
+    UNCONFIRMED,
+)
 from ..store.moves import RESCHEDULED, moved_booking
 
 # Kinds of email. The kind is part of the de-duplication key, so never rename one.
@@ -85,8 +92,14 @@ def decide(old: Image, new: Image) -> list[Notice]:
             # email comes from the old item's change to RESCHEDULED, which is final.
             return []
         return [Notice(RECEIVED, new), Notice(STAFF_NEW_REQUEST, new)]
+    if new_status == UNCONFIRMED and old_status in (None, AVAILABLE):
+        # Email confirmation required: only the patient's email (with the link to
+        # confirm); the clinic hears of the request once it is confirmed.
+        return [Notice(RECEIVED, new)]
     if not same_request:
         return []
+    if old_status == UNCONFIRMED and new_status == PENDING:
+        return [Notice(STAFF_NEW_REQUEST, new)]
     if old_status == PENDING and new_status == ACCEPTED:
         return [Notice(ACCEPTED_KIND, new)]
     if old_status == PENDING and new_status == DECLINED:

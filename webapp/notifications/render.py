@@ -20,6 +20,7 @@ from .. import clock, links
 from ..email_address import ascii_address
 from ..manage_links import make_token
 from ..settings import Settings
+from ..store.appointments import UNCONFIRMED
 from ..store.moves import booking_ref
 from .decide import (
     ACCEPTED_KIND,
@@ -43,6 +44,8 @@ _SUBJECTS = {
     REMINDER: "Reminder: your appointment at {clinic} on {when}",
     RESCHEDULED_KIND: "{clinic}: your appointment request is moved to {when}",
 }
+
+CONFIRM_SUBJECT = "{clinic}: please confirm your appointment request for {when}"
 
 _env = None
 _env_lock = threading.Lock()
@@ -186,12 +189,21 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         for typed in ("patient_name", "patient_email", "notes"):
             del context[typed]
         context["cancel_url"] = f"{context['manage_url']}/cancel"
+        context["confirm_url"] = ""
+        if item.get("status") == UNCONFIRMED and item.get("confirmBy"):
+            from ..confirmation import confirm_url
+
+            context["confirm_url"] = confirm_url(settings, item)
+            context["confirm_by"] = clock.clinic_time(item["confirmBy"], settings.tz)
     env = _templates()
     text = env.get_template(f"{notice.kind}.txt").render(context)
     html = env.get_template(f"{notice.kind}.html").render(context)
 
     message = EmailMessage()
-    message["Subject"] = _SUBJECTS[notice.kind].format(clinic=settings.clinic_name, when=when)
+    subject = _SUBJECTS[notice.kind]
+    if notice.kind == RECEIVED and context.get("confirm_url"):
+        subject = CONFIRM_SUBJECT
+    message["Subject"] = subject.format(clinic=settings.clinic_name, when=when)
     message["From"] = Address(settings.clinic_name, addr_spec=settings.mail_from)
     message["To"] = to
     if notice.kind != STAFF_NEW_REQUEST and settings.staff_notify_email:

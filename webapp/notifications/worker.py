@@ -260,11 +260,25 @@ def _handle_stream(notifier: Notifier, event: dict[str, Any], context):
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failures]}
 
 
+def _expire_unconfirmed(notifier: Notifier) -> None:
+    """The hourly run also offers again the times of requests never confirmed by email
+    (see confirmation.py); a failure here never stops the reminders."""
+    from ..cache import SlotCache
+    from ..confirmation import Confirmation
+
+    try:
+        settings = notifier.settings
+        Confirmation(settings, notifier.store, SlotCache(settings)).expire_due()
+    except Exception as error:
+        log.error("expiring unconfirmed requests failed: %s", describe_error(error))
+
+
 def send_reminders(event: dict[str, Any] | None = None, context=None) -> dict[str, int]:
     """EventBridge schedule -> reminder emails. Fails (so the run is retried) if any failed."""
     notifier = _current_notifier()
     notifier.tally = metrics.Tally({metrics.SENT: 0, metrics.FAILED: 0, metrics.SUPPRESSED: 0})
     with lambda_invocation(context):
+        _expire_unconfirmed(notifier)
         try:
             counts = notifier.send_reminders(_time_left(context))
         finally:

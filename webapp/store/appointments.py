@@ -30,7 +30,11 @@ PENDING = "PENDING"
 ACCEPTED = "ACCEPTED"
 DECLINED = "DECLINED"
 CANCELLED = "CANCELLED"  # a request withdrawn by the patient or the clinic
-STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED, CANCELLED)
+# With REQUIRE_EMAIL_CONFIRMATION (see confirmation.py): a request the patient has not yet
+# confirmed from the first email, and one whose confirmation deadline passed.
+UNCONFIRMED = "UNCONFIRMED"
+EXPIRED = "EXPIRED"
+STATUSES = (AVAILABLE, PENDING, ACCEPTED, DECLINED, CANCELLED, UNCONFIRMED, EXPIRED)
 
 PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "status")
 # Added to a public slot when the slot belongs to a named practitioner (see practitioners.py).
@@ -208,12 +212,19 @@ class Appointments:
         return self.table.put_new(item)
 
     def book(
-        self, appointment_id: str, patient: PatientDetails, now_slot: str, now_iso: str
+        self,
+        appointment_id: str,
+        patient: PatientDetails,
+        now_slot: str,
+        now_iso: str,
+        confirm_by: str | None = None,
     ) -> dict[str, Any]:
-        """AVAILABLE -> PENDING in one conditional write; returns the updated item."""
+        """AVAILABLE -> PENDING in one conditional write; returns the updated item.
+
+        With `confirm_by` (a UTC timestamp) the request is UNCONFIRMED until then."""
         values = {
             ":available": AVAILABLE,
-            ":pending": PENDING,
+            ":pending": UNCONFIRMED if confirm_by else PENDING,
             ":now_slot": now_slot,
             ":now": now_iso,
             ":name": patient.name,
@@ -224,6 +235,9 @@ class Appointments:
             "SET #status = :pending, patientName = :name, patientEmail = :email, "
             "emailKey = :email_key, requestedAt = :now, updatedAt = :now"
         )
+        if confirm_by:
+            update += ", confirmBy = :confirm_by"
+            values[":confirm_by"] = confirm_by
         if patient.submission:
             update += ", submissionKey = :submission"
             values[":submission"] = patient.submission
