@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import page_token
 from tests.test_openapi import assert_conforms
 from tests.test_schedule import BASIC, _cli, _listed
@@ -173,3 +175,18 @@ def test_staff_linked_to_a_practitioner_sees_theirs_first(app, staff_client, now
     assert staff_client.get("/staff/?practitioner=nobody").status_code == 400
     api = app.test_client().get("/api/staff/appointments?practitioner=dr-jo-smith", headers=BASIC)
     assert [i["appointmentId"] for i in api.json["appointments"]] == [mine["appointmentId"]]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("reason", {}), ("reason", []), ("practitionerId", {}), ("practitionerId", 0)],
+)
+def test_closure_fields_of_the_wrong_type_are_refused(field, value, app, now, staff_account):
+    from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD
+
+    body = {"start": "2030-06-10", "end": "2030-06-10", field: value}
+    response = app.test_client().post(
+        "/api/staff/closures", json=body, auth=(STAFF_EMAIL, STAFF_PASSWORD)
+    )
+    assert response.status_code == 400
+    assert field in response.json["fields"]

@@ -55,6 +55,19 @@ schema = schemathesis.openapi.from_dict(
                     },
                 },
                 {
+                    # The same for what only the server can know: a booking the token names
+                    # that has started or moved on; a practitioner id that exists; weekly
+                    # ranges that do not overlap; a closure that is not already over.
+                    "include-path-regex": (
+                        "^/(my-appointment/.*|api/staff/(practitioners|closures)(/.*)?)$"
+                    ),
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "404", "409"]
+                        }
+                    },
+                },
+                {
                     # Each staff request checks a password with scrypt (slow by design).
                     "include-path-regex": "^/api/staff/",
                     "generation": {"max-examples": STAFF_EXAMPLES_PER_OPERATION},

@@ -251,3 +251,16 @@ def test_a_move_tells_staff_and_names_the_new_practitioner(make_app, now, tmp_pa
     assert "Moved:   by the patient, from Tuesday 4 June 2030 at 09:00" in staff_text
     dashboard_row = services(app).store.appointments.get(target)
     assert dashboard_row["rescheduledFrom"] == "20300604-0900"
+
+
+@pytest.mark.parametrize("field, value", [("staffEmail", {}), ("role", []), ("role", 0)])
+def test_practitioner_fields_of_the_wrong_type_are_refused(field, value, app, staff_account):
+    from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD
+
+    response = app.test_client().post(
+        "/api/staff/practitioners",
+        json={"name": "Dr Who", field: value},
+        auth=(STAFF_EMAIL, STAFF_PASSWORD),
+    )
+    assert response.status_code == 400
+    assert field in response.json["fields"]

@@ -34,7 +34,7 @@ from .store import Store
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.errors import ConflictingChange
 from .store.schedule import DEFAULT_ID, REMOVED, DirectoryChanged
-from .validation import ValidationFailed
+from .validation import ValidationFailed, text_or_empty
 
 REASON_MAX = 200
 CLOSURE_MAX_DAYS = 366
@@ -133,11 +133,13 @@ class Closures:
                 errors["end"] = [f"Close at most {CLOSURE_MAX_DAYS} days at a time."]
             elif end < clock.today(self.settings.tz):
                 errors["end"] = ["The closure is already over."]
-        reason = raw.get("reason") or ""
+        reason = text_or_empty(raw, "reason")
         if not isinstance(reason, str) or len(reason.strip()) > REASON_MAX:
             errors["reason"] = [f"The note must be text of at most {REASON_MAX} characters."]
-        practitioner_id = raw.get("practitionerId") or ""
-        if practitioner_id:
+        practitioner_id = text_or_empty(raw, "practitionerId")
+        if not isinstance(practitioner_id, str):
+            errors["practitionerId"] = ["Choose a listed practitioner, or none for the clinic."]
+        elif practitioner_id:
             try:
                 self.practitioners.get(practitioner_id, fresh=True, field="practitionerId")
             except ValidationFailed as failed:

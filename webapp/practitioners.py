@@ -30,7 +30,7 @@ from .settings import Settings
 from .store import Store
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.schedule import DEFAULT_ID, DirectoryChanged
-from .validation import ValidationFailed
+from .validation import ValidationFailed, text_or_empty
 
 DIRECTORY_TTL_SECONDS = 30
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -127,7 +127,7 @@ def clean_details(raw: Any, partial: bool) -> dict[str, Any]:
         else:
             details["name"] = " ".join(name.split())
     if "role" in raw:
-        role = raw.get("role") or ""
+        role = text_or_empty(raw, "role")
         if not isinstance(role, str) or len(role.strip()) > ROLE_MAX:
             errors["role"] = [f"The role must be text of at most {ROLE_MAX} characters."]
         else:
@@ -148,7 +148,7 @@ def clean_details(raw: Any, partial: bool) -> dict[str, Any]:
         else:
             details["active"] = raw["active"]
     if "staffEmail" in raw:
-        email = raw.get("staffEmail") or ""
+        email = text_or_empty(raw, "staffEmail")
         if not isinstance(email, str) or (email and "@" not in email) or len(email) > 254:
             errors["staffEmail"] = ["Give a staff account's email address, or nothing."]
         else:

@@ -58,6 +58,14 @@ def check_honeypot(value: Any) -> None:
 BOOKING_FIELDS = ("patientName", "patientEmail", "notes")
 
 
+def text_or_empty(raw: dict[str, Any], name: str) -> Any:
+    """A JSON field's value, "" when it is absent or null. Anything else (a number, an
+    object, an empty list) is returned as it is, for the caller's type check to refuse:
+    `raw.get(name) or ""` would quietly turn `{}` into "" and accept it."""
+    value = raw.get(name)
+    return "" if value is None else value
+
+
 def _encodable(value: str) -> bool:
     try:
         value.encode("utf-8")

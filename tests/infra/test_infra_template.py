@@ -245,11 +245,14 @@ def test_stream_feeds_the_notifier_with_dlq_bisect_and_bounded_retries(resources
     assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
     (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
     assert pattern["eventName"] == ["MODIFY"]
+    # Every status change decide() turns into an email, and no other.
     assert set(pattern["dynamodb"]["NewImage"]["status"]["S"]) == {
         "PENDING",
         "ACCEPTED",
         "DECLINED",
         "CANCELLED",
+        "UNCONFIRMED",
+        "RESCHEDULED",
     }
 
 
@@ -411,8 +414,14 @@ def assert_sends_only_as_mail_from(resources: dict, role: str, function: str) ->
 def test_reminders_role_queries_the_index_and_writes_dedup_records(resources):
     granted = actions_by_resource(resources["RemindersRole"])
     assert granted[INDEX] == {"dynamodb:Query"}
-    # GetItem: the recipient's suppression record (bounced or complaining address).
-    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    # GetItem: the recipient's suppression record (bounced or complaining address);
+    # UpdateItem: the hourly run also expires unconfirmed requests (conditional writes).
+    assert granted[TABLE] == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:UpdateItem",
+    }
     assert granted[DLQ] == {"sqs:SendMessage"}
     assert_sends_only_as_mail_from(resources, "RemindersRole", "reminders")
 
@@ -544,3 +553,35 @@ def test_snapstart_parameter_publishes_a_version_behind_an_alias(snapstart_resou
     assert permission["Properties"]["FunctionName"] == aliased
     depends = permission.get("DependsOn") or []
     assert alias_id in ([depends] if isinstance(depends, str) else depends)
+
+
+def test_the_stream_filter_lets_through_every_change_that_means_an_email(resources):
+    from webapp.notifications.decide import decide
+    from webapp.store.appointments import REMOVED, STATUSES
+    from webapp.store.moves import RESCHEDULED
+
+    statuses = (*STATUSES, RESCHEDULED, REMOVED)
+    booking = {
+        "appointmentId": "20300604-0900",
+        "appointmentDate": "2030-06-04",
+        "appointmentTime": "09:00",
+        "slotStart": "2030-06-04T09:00",
+        "requestedAt": "2030-06-01T10:00:00Z",
+        "patientEmail": "ada@example.com",
+        "patientName": "Ada",
+        "rescheduledTo": "20300605-0900",
+        "rescheduledToDate": "2030-06-05",
+        "rescheduledToTime": "09:00",
+        "rescheduledToStart": "2030-06-05T09:00",
+        "rescheduledAt": "2030-06-02T10:00:00Z",
+    }
+    emailing = {
+        new
+        for old in (None, *statuses)
+        for new in statuses
+        if decide({**booking, "status": old} if old else None, {**booking, "status": new})
+    }
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    filters = mapping["Properties"]["FilterCriteria"]["Filters"]
+    (pattern,) = [json.loads(f["Pattern"]) for f in filters]
+    assert emailing <= set(pattern["dynamodb"]["NewImage"]["status"]["S"])
