@@ -79,7 +79,7 @@ def register_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, settings: Settings) -> None:
-    from . import api, confirm_pages, ops, pages, self_service, staff
+    from . import api, calendar_subscription, confirm_pages, ops, pages, self_service, staff
 
     extensions.csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request
     extensions.csrf.exempt(self_service.bp)  # the same; the token in the path is the key
@@ -99,6 +99,7 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(confirm_pages.bp)
     app.register_blueprint(self_service.bp)
     staff.init_app(app, settings)
+    app.register_blueprint(calendar_subscription.bp)
     app.register_blueprint(ops.bp)
 
 

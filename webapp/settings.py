@@ -68,6 +68,9 @@ class Settings:
     # Requests reach staff only once the patient confirms from the first email.
     require_email_confirmation: bool = False
     email_confirmation_minutes: int = 30
+    # Staff calendar feeds: the patient's name in events; fetches per feed per 10 minutes.
+    calendar_feed_patient_names: bool = False
+    calendar_feed_rate_limit: int = 60
     # A header only a fronting proxy (CDN/WAF) sets, holding the client's address.
     trusted_client_ip_header: str | None = None
     # Observability: level (DEBUG, INFO, WARNING, ERROR) and format of the logs: "json"
@@ -249,6 +252,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         staff_page_size=_int(env, "STAFF_PAGE_SIZE", 25, minimum=1),
         require_email_confirmation=_bool(env, "REQUIRE_EMAIL_CONFIRMATION", False),
         email_confirmation_minutes=_int(env, "EMAIL_CONFIRMATION_MINUTES", 30, minimum=1),
+        calendar_feed_patient_names=_bool(env, "CALENDAR_FEED_PATIENT_NAMES", False),
+        calendar_feed_rate_limit=_int(env, "CALENDAR_FEED_RATE_LIMIT", 60, minimum=1),
         trusted_client_ip_header=_client_ip_header(env),
         # Observability
         log_level=_log_level(env),

@@ -7,7 +7,7 @@ notification claims (`claims.py`), suppressed addresses (`suppressions.py`), rat
 counters without Redis (`counters.py`) and the health sentinel (`health.py`); moving a
 booking to another time has its writes in `moves.py`; practitioners,
 closures and the slot writes of the weekly roll are in `schedule.py`.
-Every error this layer raises is in `errors.py`.
+Staff calendar feeds are in `feeds.py`. Every error this layer raises is in `errors.py`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..settings import Settings
 from .appointments import Appointments
 from .claims import NotificationClaims
 from .counters import TableCounters
+from .feeds import CalendarFeeds
 from .health import ping
 from .moves import Moves
 from .open_requests import OpenRequests
@@ -73,6 +74,10 @@ class Store:
     @cached_property
     def suppressions(self) -> Suppressions:
         return Suppressions(self.table)
+
+    @cached_property
+    def feeds(self) -> CalendarFeeds:
+        return CalendarFeeds(self.table)
 
     def ping(self) -> None:
         ping(self.table)
