@@ -264,3 +264,126 @@ def test_practitioner_fields_of_the_wrong_type_are_refused(field, value, app, st
     )
     assert response.status_code == 400
     assert field in response.json["fields"]
+
+
+# -- times added by hand -------------------------------------------------------------------
+
+
+def test_populate_slots_for_a_practitioner_uses_their_ids(app, client, now):
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    args = ["populate-slots", "--days", "2", "--start", "2030-06-04", "--times", "09:00"]
+    _cli(app, *args, "--practitioner", "dr-jo-smith")
+    _cli(app, *args)  # the default: the clinic's own pool, ids as before
+    assert "Created 0 new slot(s); 2 already existed" in _cli(
+        app, *args, "--practitioner", "dr-jo-smith"
+    )
+    slots = _listed(client, "?from=2030-06-04&to=2030-06-05")
+    assert [s["appointmentId"] for s in slots] == [
+        "20300604-0900",
+        "20300604-0900-dr-jo-smith",
+        "20300605-0900",
+        "20300605-0900-dr-jo-smith",
+    ]
+    assert {s.get("practitionerName") for s in slots if s["appointmentId"].endswith("smith")} == {
+        "Dr Jo Smith"
+    }
+    item = services(app).store.appointments.get("20300604-0900-dr-jo-smith")
+    assert item["source"] == "manual"
+    bad = app.test_cli_runner().invoke(args=[*args, "--practitioner", "nobody"])
+    assert bad.exit_code == 2 and "Unknown practitioner" in bad.output
+
+
+def test_staff_add_times_form_takes_a_practitioner(app, client, staff_client, now):
+    from tests.helpers import page_token
+
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    page = staff_client.get("/staff/slots")
+    assert '<select id="practitioner" name="practitioner">' in page.text
+    token = page_token(staff_client, "/staff/slots")
+    form = {"csrf_token": token, "start": "2030-06-04", "times": "11:00"}
+    added = staff_client.post(
+        "/staff/slots", data={**form, "practitioner": "dr-jo-smith"}, follow_redirects=True
+    )
+    assert "Added 1 new slot(s)" in added.text
+    staff_client.post("/staff/slots", data=form)  # no choice: the default practitioner
+    ids = [s["appointmentId"] for s in _listed(client, "?to=2030-06-04")]
+    assert ids == ["20300604-1100", "20300604-1100-dr-jo-smith"]
+    refused = staff_client.post("/staff/slots", data={**form, "practitioner": "nobody"})
+    assert refused.status_code == 400
+    _cli(app, "edit-practitioner", "dr-jo-smith", "--inactive")
+    inactive = staff_client.post("/staff/slots", data={**form, "practitioner": "dr-jo-smith"})
+    assert inactive.status_code == 400
+    no_csrf = staff_client.post(
+        "/staff/slots", data={k: v for k, v in form.items() if k != "csrf_token"}
+    )
+    assert no_csrf.status_code == 400
+
+
+def test_staff_api_adds_times_for_a_practitioner(app, client, staff_account, now):
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    body = {"start": "2030-06-04", "end": "2030-06-05", "times": ["09:00", "09:30"]}
+    response = client.post(
+        "/api/staff/slots", json={**body, "practitioner": "dr-jo-smith"}, headers=BASIC
+    )
+    assert response.status_code == 200 and response.json == {"created": 4, "existing": 0}
+    again = client.post(
+        "/api/staff/slots", json={**body, "practitioner": "dr-jo-smith"}, headers=BASIC
+    )
+    assert again.json == {"created": 0, "existing": 4}
+    default = client.post("/api/staff/slots", json={**body, "times": "10:00"}, headers=BASIC)
+    assert default.json == {"created": 2, "existing": 0}
+    ids = [s["appointmentId"] for s in _listed(client, "?to=2030-06-04")]
+    assert ids == ["20300604-0900-dr-jo-smith", "20300604-0930-dr-jo-smith", "20300604-1000"]
+    for bad, field in (
+        ({**body, "practitioner": "nobody"}, "practitioner"),
+        ({**body, "start": "4 June"}, "start"),
+        ({**body, "end": "2030-06-01"}, "end"),
+        ({**body, "times": "9am"}, "times"),
+        ({**body, "times": 9}, "times"),
+        ({**body, "skipWeekends": "no"}, "skipWeekends"),
+        ({**body, "end": "2031-06-05"}, "end"),
+    ):
+        refused = client.post("/api/staff/slots", json=bad, headers=BASIC)
+        assert refused.status_code == 400 and field in refused.json["fields"], (bad, refused.json)
+    assert client.post("/api/staff/slots", json=body).status_code == 401
+    assert client.post("/api/staff/slots", data="x", headers=BASIC).status_code == 415
+
+
+def test_changing_hours_keeps_times_added_by_hand(app, client, staff_client, now):
+    from tests.helpers import page_token
+
+    _cli(app, "add-practitioner", "Dr Jo Smith")
+    _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-11:00")
+    # An extra evening time by hand, and a rolled time removed then added back by hand.
+    token = page_token(staff_client, "/staff/slots")
+    form = {"csrf_token": token, "start": "2030-06-04", "practitioner": "dr-jo-smith"}
+    staff_client.post("/staff/slots", data={**form, "times": "18:00"})
+    staff_client.post("/staff/slots/20300604-1030-dr-jo-smith/remove", data={"csrf_token": token})
+    staff_client.post("/staff/slots", data={**form, "times": "10:30"})
+    output = _cli(app, "set-hours", "dr-jo-smith", "--tue", "09:00-10:00")
+    # 10:00 that day (10:30 and 18:00 were added by hand), 10:00 and 10:30 on 3 more Tuesdays
+    assert "7 open time(s) outside them removed" in output
+    ids = [s["appointmentId"] for s in _listed(client, "?to=2030-06-04&practitioner=dr-jo-smith")]
+    assert ids == [
+        "20300604-0900-dr-jo-smith",
+        "20300604-0930-dr-jo-smith",
+        "20300604-1030-dr-jo-smith",
+        "20300604-1800-dr-jo-smith",
+    ]
+    # The hours-change delete itself refuses a hand-added time (a conditional write).
+    assert services(app).store.schedule.delete_open("20300604-1800-dr-jo-smith") is False
+    # Once removed by staff, a hand-added time is not re-created by the roll either.
+    staff_client.post("/staff/slots/20300604-1800-dr-jo-smith/remove", data={"csrf_token": token})
+    _cli(app, "roll-schedule")
+    assert "20300604-1800-dr-jo-smith" not in [s["appointmentId"] for s in _listed(client)]
+
+
+def test_a_hand_added_times_released_copy_is_still_hand_added(app, now, make_booking):
+    _cli(app, "populate-slots", "--days", "1", "--start", "2030-06-04", "--times", "18:00")
+    booked = make_booking("20300604-1800")
+    change = services(app).bookings.decline(booked["appointmentId"], "staff@x.example", "Away")
+    from webapp.bookings import replacement_id
+
+    assert change.time_released is True
+    released = services(app).store.appointments.get(replacement_id(change.record))
+    assert released["status"] == "AVAILABLE" and released["source"] == "manual"

@@ -155,8 +155,10 @@ class Availability:
         on_progress: Callable[[], None] | None = None,
         practitioner: dict[str, Any] | None = None,
     ) -> tuple[int, int]:
-        """Create AVAILABLE slots for each day x time still in the future (of `practitioner`
-        if given); (created, existing). A time staff removed is opened again."""
+        """Create AVAILABLE slots by hand (`source: manual`) for each day x time still in
+        the future, of `practitioner` if given (else the clinic's pool, as before
+        practitioners); (created, existing). A time staff removed is opened again. A
+        change of weekly hours leaves these times alone."""
         now = self.now_slot()
         pid = practitioner["id"] if practitioner else None
         created = existing = 0
@@ -166,8 +168,10 @@ class Availability:
                     stamp = clock.iso_timestamp()
                     new_id = slot_id(day, time, pid)
                     if self.store.schedule.put_open(
-                        new_id, day.isoformat(), time, practitioner, stamp
-                    ) or self.store.schedule.reopen(new_id, REMOVED_BY_STAFF, now, stamp):
+                        new_id, day.isoformat(), time, practitioner, stamp, manual=True
+                    ) or self.store.schedule.reopen(
+                        new_id, REMOVED_BY_STAFF, now, stamp, manual=True
+                    ):
                         created += 1
                     else:
                         existing += 1

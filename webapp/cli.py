@@ -14,7 +14,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .availability import DEFAULT_TIMES, parse_times, upcoming_days
-from .extensions import availability, settings, store
+from .extensions import availability, practitioners, settings, store
+from .validation import ValidationFailed
 
 
 @click.command("create-table")
@@ -56,18 +57,29 @@ def create_table_command():
     help="First day (YYYY-MM-DD); defaults to today in the clinic's time zone.",
 )
 @click.option("--skip-weekends/--include-weekends", default=True, show_default=True)
+@click.option(
+    "--practitioner",
+    default="default",
+    show_default=True,
+    help="Whose times (a practitioner's id; see `practitioners`).",
+)
 @with_appcontext
-def populate_slots_command(days: int, times: str, start, skip_weekends: bool):
-    """Create AVAILABLE slots; safe to run again (existing slots are left alone)."""
+def populate_slots_command(days: int, times: str, start, skip_weekends: bool, practitioner: str):
+    """Create AVAILABLE slots by hand; safe to run again (existing slots are left alone).
+    A change of weekly hours keeps these times."""
     try:
         slot_times = parse_times(times)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--times") from None
+    try:
+        whose = practitioners().for_times(practitioner)
+    except ValidationFailed as error:
+        raise click.BadParameter(error.message, param_hint="--practitioner") from None
     first: date = start.date() if start else availability().today()
     plan = upcoming_days(first, days, skip_weekends)
     with click.progressbar(length=len(plan) * len(slot_times), label="Creating slots") as bar:
         created, existing = availability().create(
-            plan, slot_times, on_progress=lambda: bar.update(1)
+            plan, slot_times, on_progress=lambda: bar.update(1), practitioner=whose
         )
     skipped = len(plan) * len(slot_times) - created - existing
     click.echo(

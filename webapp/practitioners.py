@@ -239,6 +239,21 @@ class Practitioners:
             raise UnknownPractitioner(field)
         return entry
 
+    def for_times(self, practitioner_id: Any, field: str = "practitioner"):
+        """Whose times are added by hand: the practitioner's entry (ids as `slot_id` makes
+        them), or None for the clinic's default practitioner while it has never been saved
+        (the clinic's pool, exactly as before practitioners). UnknownPractitioner (a 400)
+        for an unknown id; ValidationFailed for an inactive one."""
+        entry = self.get(practitioner_id or DEFAULT_ID, fresh=True, field=field)
+        if not entry.get("active", True):
+            raise ValidationFailed(
+                "That practitioner is inactive.",
+                {field: ["Choose an active practitioner (or make them active first)."]},
+            )
+        if entry["id"] == DEFAULT_ID and entry["revision"] == 0:
+            return None
+        return entry
+
     def linked_to(self, staff_email: str | None) -> dict[str, Any] | None:
         """The practitioner a staff account is linked to, if any."""
         if not staff_email:

@@ -10,9 +10,10 @@ weekly hours, and what changing those hours does to times already open.
 - Daylight saving: hours are wall-clock times in the clinic's zone. A time that does not
   exist on a spring-forward day (02:30 in New York) is not created; one that happens
   twice on a fall-back day is one slot (its id and `slotStart` are the local time).
-- `apply_hours()` after an hours change: open times from now on that the new hours no
-  longer contain are deleted (conditionally: a time booked meanwhile stays), then the
-  roll fills in the new ones. Bookings outside the new hours stay and are listed for
+- `apply_hours()` after an hours change: open times from now on that the roll made and
+  the new hours no longer contain are deleted (conditionally: a time booked meanwhile
+  stays); times added by hand (`source: manual`) are kept. Then the roll fills in the
+  new ones. Bookings outside the new hours stay and are listed for
   staff (`outside_hours`).
 """
 
@@ -32,6 +33,7 @@ from .practitioners import WEEKDAYS, Practitioners, slot_id
 from .settings import Settings
 from .store import Store
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING, slot_start
+from .store.schedule import is_rolled
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +156,14 @@ class Schedule:
         return RollResult(created, existing, closed, len(days))
 
     def apply_hours(self, practitioner_id: str, hours: dict[str, list[str]]) -> dict[str, int]:
-        """Save new weekly hours, delete open times they no longer contain, roll."""
+        """Save new weekly hours, delete the roll's open times they no longer contain (times
+        added by hand stay), roll."""
         practitioner = self.practitioners.save_hours(practitioner_id, hours)
         now_slot = clock.now_slot(self.tz)
         removed = 0
         for item in self.store.schedule.in_window(AVAILABLE, now_slot, None, practitioner_id):
+            if not is_rolled(item):
+                continue
             day = date.fromisoformat(item["appointmentDate"])
             if item["appointmentTime"] not in starts_for(practitioner, day, self.tz):
                 removed += self.store.schedule.delete_open(item["appointmentId"])

@@ -11,6 +11,7 @@ Screenshots of every page still open when a test fails land in test-artifacts/fa
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import functools
@@ -186,13 +187,22 @@ def partner_origin(static_site) -> str:
     return static_site()
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
-    tmp = tmp_path_factory.mktemp("live")
+@contextlib.contextmanager
+def live_stack(
+    tmp: Path,
+    redis_server,
+    partner_origin: str,
+    name: str = "browser",
+    populate_days: int | None = 7,
+) -> Iterator[LiveApp]:
+    """Start one site: its own dynalite (so its own table), its own Redis key prefix,
+    gunicorn on a free port, notifications into `tmp`/outbox; stopped and cleaned up on
+    exit. `live` is one for the whole session; a test module that changes what every
+    page shows (a second practitioner, say) starts its own with a fixture of its own."""
     dynalite_port, app_port = free_port(), free_port()
     url = f"http://127.0.0.1:{app_port}"
     dynalite = start_dynalite(dynalite_port)
-    prefix = f"browser-{uuid.uuid4().hex[:12]}"
+    prefix = f"{name}-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
         "APP_ENV": "local",
@@ -222,11 +232,12 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
     }
     env.pop("AWS_SESSION_TOKEN", None)
     server = None
-    log_path = ARTIFACTS / "browser-server.log"
+    log_path = ARTIFACTS / f"{name}-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         flask_command(env, "create-table")
-        flask_command(env, "populate-slots", "--days", "7")
+        if populate_days:
+            flask_command(env, "populate-slots", "--days", str(populate_days))
         with log_path.open("w") as log:
             server = subprocess.Popen(
                 [
@@ -264,6 +275,12 @@ def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
         dynalite.wait(timeout=15)
         for key in redis_server.scan_iter(f"{prefix}:*"):
             redis_server.delete(key)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory, redis_server, partner_origin) -> Iterator[LiveApp]:
+    with live_stack(tmp_path_factory.mktemp("live"), redis_server, partner_origin) as app:
+        yield app
 
 
 # -- the browser -------------------------------------------------------------------------

@@ -376,3 +376,42 @@ def summary_value(page: Page, label: str) -> str:
 
 def taken_heading(page: Page) -> Locator:
     return page.get_by_role("heading", level=1, name="Sorry, this time is no longer available")
+
+
+@dataclass
+class PractitionerChoice:
+    """The home page's choice of practitioner: a GET form whose select is labelled
+    "Practitioner" ("Anyone" or a name), and the booking links it leads to, found by their
+    accessible names ("Book 09:00 on Tuesday 4 June", "... with Sam Park" for "Anyone")."""
+
+    page: Page
+    base_url: str
+
+    def open(self) -> PractitionerChoice:
+        self.page.goto(f"{self.base_url}/")
+        expect(self.select).to_be_visible()
+        return self
+
+    @property
+    def select(self) -> Locator:
+        return self.page.get_by_label("Practitioner", exact=True)
+
+    def choose(self, option_label: str) -> PractitionerChoice:
+        """Pick an option and send the select's own form (a GET: works without JS)."""
+        self.select.select_option(label=option_label)
+        form = self.select.locator("xpath=ancestor::form[1]")
+        form.locator("button[type=submit], input[type=submit]").first.click()
+        expect(self.page).to_have_url(re.compile(r"[?&]practitioner="))
+        expect(self.select.locator("option:checked")).to_have_text(option_label)
+        return self
+
+    def booking_link(self, time: str, day: date, practitioner: str | None = None) -> Locator:
+        name = f"Book {time} on {day:%A} {day.day} {day:%B}"
+        if practitioner:
+            name += f" with {practitioner}"
+        return self.page.get_by_role("link", name=name, exact=True)
+
+    def book(self, time: str, day: date) -> BookingForm:
+        self.booking_link(time, day).click()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Book this appointment")
+        return BookingForm(self.page, self.base_url)

@@ -4,13 +4,27 @@ CSRFProtect checks every POST, and templates add the token with `csrf_field()`."
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..availability import DEFAULT_TIMES, parse_times
 from ..bookings import REASON_MAX
 
 ADD_SLOTS_MAX_DAYS = 92
+
+
+def practitioner_choices(entries) -> list[SelectChoice]:
+    """The Add times form's practitioner choices: the active practitioners."""
+    return [SelectChoice(p["id"], p["name"]) for p in entries]
 
 
 class LoginForm(FlaskForm):
@@ -48,6 +62,8 @@ class AddSlotsForm(FlaskForm):
         validators=[DataRequired("Please enter at least one time."), _times],
     )
     skip_weekends = BooleanField("Skip Saturdays and Sundays", default=True)
+    # Choices are the active practitioners, set by the view; default: the default one.
+    practitioner = SelectField("Practitioner", default="default", choices=[SelectChoice("default")])
 
     def validate_end(self, field):
         if field.data and self.start.data:

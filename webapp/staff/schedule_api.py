@@ -2,18 +2,24 @@
 
 Routes on the staff API blueprint (api.bp), so the same HTTP Basic check runs before
 every one and POSTs need a JSON body. Answers: `{"practitioner": ...}`,
-`{"closure": ..., "affected": [...]}` and so on; errors have the usual shape.
+`{"closure": ..., "affected": [...]}` and so on; errors have the usual shape. Times added
+by hand (`POST /api/staff/slots`, like the availability page's "Add times") stay when
+weekly hours change.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import jsonify
 
+from ..availability import parse_times, upcoming_days
 from ..closures import UnknownClosure
 from ..dashboard import staff_view
 from ..errors import json_error
-from ..extensions import closures, practitioners, schedule
+from ..extensions import availability, closures, practitioners, schedule
 from ..practitioners import UnknownPractitioner, clean_hours, public_view
+from ..validation import ValidationFailed
 from . import auth
 from .api import _payload, bp
 
@@ -68,6 +74,53 @@ def api_set_hours(practitioner_id: str):
     outside = [staff_view(item) for item in schedule().outside_hours(practitioner_id)]
     entry = practitioners().get(practitioner_id, fresh=True)
     return jsonify(practitioner=public_view(entry), outsideHours=outside, **result)
+
+
+def _day(raw, field: str, errors: dict) -> date | None:
+    try:
+        if not isinstance(raw, str) or len(raw) != 10:
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = ["Give a date in the form YYYY-MM-DD."]
+        return None
+
+
+@bp.post("/slots")
+def api_add_slots():
+    """Add open times by hand: `{"start", "end"?, "times", "skipWeekends"?, "practitioner"?}`."""
+    from .forms import ADD_SLOTS_MAX_DAYS  # not at start-up: it loads wtforms
+
+    payload = _payload()
+    errors: dict[str, list[str]] = {}
+    first = _day(payload.get("start"), "start", errors)
+    last = _day(payload.get("end"), "end", errors) if payload.get("end") else first
+    if first and last:
+        if last < first:
+            errors["end"] = ["The last day must not be before the first day."]
+        elif (last - first).days >= ADD_SLOTS_MAX_DAYS:
+            errors["end"] = [f"Add at most {ADD_SLOTS_MAX_DAYS} days at a time."]
+    raw_times = payload.get("times")
+    if isinstance(raw_times, list) and all(isinstance(t, str) for t in raw_times):
+        raw_times = ",".join(raw_times)
+    times: list[str] = []
+    try:
+        times = parse_times(raw_times if isinstance(raw_times, str) else "")
+    except ValueError:
+        errors["times"] = ['Give start times as HH:MM (24-hour), e.g. "09:00,09:30".']
+    skip_weekends = payload.get("skipWeekends", True)
+    if not isinstance(skip_weekends, bool):
+        errors["skipWeekends"] = ["skipWeekends must be true or false."]
+    whose = None
+    try:
+        whose = practitioners().for_times(payload.get("practitioner"))
+    except ValidationFailed as failed:
+        errors.update(failed.fields)
+    if errors:
+        raise ValidationFailed("Invalid times to add.", errors)
+    days = upcoming_days(first, (last - first).days + 1, skip_weekends)
+    created, existing = availability().create(days, times, practitioner=whose)
+    return jsonify(created=created, existing=existing)
 
 
 @bp.post("/schedule/roll")

@@ -253,9 +253,10 @@ def _slots_page(form: AddSlotsForm, status: int = 200, error: str | None = None)
 
 @bp.route("/slots", methods=["GET", "POST"])
 def slots():
-    from .forms import AddSlotsForm
+    from .forms import AddSlotsForm, practitioner_choices
 
     form = AddSlotsForm()
+    form.practitioner.choices = practitioner_choices(practitioners().active())
     if not form.validate_on_submit():
         if request.method == "POST":
             return _slots_page(form, 400)
@@ -264,7 +265,13 @@ def slots():
         return _slots_page(form)
     first, last = form.start.data, form.end.data or form.start.data
     days = upcoming_days(first, (last - first).days + 1, form.skip_weekends.data)
-    created, existing = availability().create(days, parse_times(form.times.data))
+    try:
+        whose = practitioners().for_times(form.practitioner.data)
+    except ValidationFailed as failed:
+        return _slots_page(form, 400, failed.message)
+    created, existing = availability().create(
+        days, parse_times(form.times.data), practitioner=whose
+    )
     flash(f"Added {created} new slot(s); {existing} already existed. Past times are skipped.")
     return redirect(url_for("staff.slots"), 303)
 
@@ -274,8 +281,10 @@ def remove_slot(appointment_id: str):
     try:
         removed = availability().remove(appointment_id)
     except ConflictingChange as conflict:
-        from .forms import AddSlotsForm
+        from .forms import AddSlotsForm, practitioner_choices
 
-        return _slots_page(AddSlotsForm(formdata=None), 409, conflict_message(conflict))
+        form = AddSlotsForm(formdata=None)
+        form.practitioner.choices = practitioner_choices(practitioners().active())
+        return _slots_page(form, 409, conflict_message(conflict))
     flash(f"Removed {removed['appointmentTime']} on {removed['appointmentDate']}.")
     return redirect(url_for("staff.slots"), 303)

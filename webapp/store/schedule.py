@@ -12,6 +12,11 @@ listing only ever queries AVAILABLE, so it never sees them): the roll creates sl
 `attribute_not_exists`, so the very write that would re-create a removed time is refused
 by the same key. A tombstone is atomic with the roll; a separate "removed" list read
 before writing would race with it. `removedBy` says who: `staff`, or `closure#<id>`.
+
+Hand-added times. A time staff (or `populate-slots`) add by hand carries `source: manual`;
+the roll's own times carry no `source`. A change of weekly hours deletes only the roll's
+times (`delete_open` is conditional on it), so a time added outside the hours on purpose
+stays until someone removes it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ REMOVED_BY_STAFF = "staff"
 # The clinic's default practitioner: its slots keep the seed's ids, and items without a
 # `practitionerId` (made before practitioners existed) are its.
 DEFAULT_ID = "default"
+SOURCE = "source"
+MANUAL = "manual"  # `source` of a time added by hand
 
 
 class DirectoryChanged(Exception):
@@ -45,8 +52,16 @@ def practitioner_fields(practitioner: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def carried_fields(item: dict[str, Any]) -> dict[str, Any]:
-    """The practitioner fields of an existing item (for a replacement slot)."""
-    return {k: item[k] for k in ("practitionerId", "practitionerName", "minutes") if k in item}
+    """The practitioner fields of an existing item, and whether it was added by hand (for
+    a replacement slot)."""
+    keys = ("practitionerId", "practitionerName", "minutes", SOURCE)
+    return {k: item[k] for k in keys if k in item}
+
+
+def is_rolled(item: dict[str, Any]) -> bool:
+    """Whether an open time is the roll's to manage: not added by hand. Items without a
+    `practitionerId` predate practitioners (the roll always writes one), so were too."""
+    return item.get(SOURCE) != MANUAL and "practitionerId" in item
 
 
 class ScheduleRecords:
@@ -126,9 +141,16 @@ class ScheduleRecords:
         return items
 
     def put_open(
-        self, slot_id: str, day: str, time: str, practitioner: dict | None, now_iso: str
+        self,
+        slot_id: str,
+        day: str,
+        time: str,
+        practitioner: dict | None,
+        now_iso: str,
+        manual: bool = False,
     ) -> bool:
-        """Create an AVAILABLE slot unless the id exists (in any status, REMOVED included)."""
+        """Create an AVAILABLE slot unless the id exists (in any status, REMOVED included);
+        `manual`: added by hand (`source: manual`)."""
         item = {
             "appointmentId": slot_id,
             "appointmentDate": day,
@@ -138,6 +160,7 @@ class ScheduleRecords:
             "createdAt": now_iso,
             "updatedAt": now_iso,
             **practitioner_fields(practitioner),
+            **({SOURCE: MANUAL} if manual else {}),
         }
         return self.table.put_new(item)
 
@@ -182,23 +205,31 @@ class ScheduleRecords:
         )
         return None if response is None else self.table.from_item(response["Attributes"])
 
-    def reopen(self, slot_id: str, removed_by: str, now_slot: str, now_iso: str) -> bool:
-        """REMOVED (by `removed_by`, still ahead) -> AVAILABLE; True if it was."""
+    def reopen(
+        self, slot_id: str, removed_by: str, now_slot: str, now_iso: str, manual: bool = False
+    ) -> bool:
+        """REMOVED (by `removed_by`, still ahead) -> AVAILABLE; True if it was. `manual`:
+        reopened by hand, so from now on it is a hand-added time."""
+        update = "SET #status = :available, updatedAt = :now"
+        names = {"#status": "status"}
+        values = {
+            ":removed": REMOVED,
+            ":available": AVAILABLE,
+            ":by": removed_by,
+            ":now_slot": now_slot,
+            ":now": now_iso,
+        }
+        if manual:
+            update += ", #source = :manual"
+            values[":manual"] = MANUAL
+            names["#source"] = SOURCE
         response = self.table.conditional(
             "update_item",
             Key=self.table.key(slot_id),
-            UpdateExpression="SET #status = :available, updatedAt = :now REMOVE removedBy",
+            UpdateExpression=f"{update} REMOVE removedBy",
             ConditionExpression="#status = :removed AND removedBy = :by AND slotStart > :now_slot",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=self.table.to_item(
-                {
-                    ":removed": REMOVED,
-                    ":available": AVAILABLE,
-                    ":by": removed_by,
-                    ":now_slot": now_slot,
-                    ":now": now_iso,
-                }
-            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=self.table.to_item(values),
         )
         return response is not None
 
@@ -217,13 +248,16 @@ class ScheduleRecords:
         return response is not None
 
     def delete_open(self, slot_id: str) -> bool:
-        """Delete a slot only while it is AVAILABLE (hours changed); True if deleted."""
+        """Delete a slot only while it is AVAILABLE and not added by hand (hours changed);
+        True if deleted."""
         response = self.table.conditional(
             "delete_item",
             Key=self.table.key(slot_id),
-            ConditionExpression="#status = :available",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":available": {"S": AVAILABLE}},
+            ConditionExpression=(
+                "#status = :available AND (attribute_not_exists(#source) OR #source <> :manual)"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#source": SOURCE},
+            ExpressionAttributeValues={":available": {"S": AVAILABLE}, ":manual": {"S": MANUAL}},
         )
         return response is not None
 
