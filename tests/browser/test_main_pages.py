@@ -50,13 +50,13 @@ def _slot_list(page: Page, live: LiveApp) -> None:
 @main_page("slot-list-empty")
 def _slot_list_empty(page: Page, live: LiveApp) -> None:
     day = live.new_day()
-    SlotList(page, live.url).open(day, day)
+    SlotList(page, live.url).open(day)
 
 
 @main_page("slot-list-bad-dates")
 def _slot_list_bad_dates(page: Page, live: LiveApp) -> None:
-    page.goto(f"{live.url}/?from=2030-06-05&to=2030-06-01")
-    expect(page.locator("#filter-to-error")).to_be_visible()
+    page.goto(f"{live.url}/?day=2030-06-31")
+    expect(page.locator("#filter-day-error")).to_be_visible()
 
 
 @main_page("booking-form")
