@@ -142,6 +142,22 @@ def _staff_availability(page: Page, live: LiveApp) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Availability")
 
 
+@main_page("staff-week")
+def _staff_week(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "09:00")
+    live.services.bookings.book(slot, _someone_else())
+    day = live.item(slot)["appointmentDate"]
+    _signed_in(page, live)
+    page.goto(f"{live.url}/staff/week?week={day}")
+    cell = page.locator(f'a[href$="/{slot}"]')
+    expect(cell).to_have_text("Waiting GH")
+    expect(cell).to_be_visible()
+    cell.click()  # a click opens the booking
+    expect(page.get_by_role("heading", level=1)).to_contain_text(", 09:00")
+    page.go_back()
+    expect(page.get_by_role("table")).to_be_visible()
+
+
 @main_page("not-found")
 def _not_found(page: Page, live: LiveApp) -> None:
     page.goto(f"{live.url}/book/no-such-slot")
