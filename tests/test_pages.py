@@ -20,34 +20,48 @@ def _book_form(client, slot, **fields):
     return client.post(f"/book/{slot}", data=data)
 
 
-def test_index_groups_slots_by_day_in_clinic_zone(client, now, add_slot):
+def test_index_preselects_the_first_free_day_in_the_calendar(client, now, add_slot):
     add_slot("2030-06-04", "09:00")
     add_slot("2030-06-04", "09:30")
     add_slot("2030-06-05", "11:00")
     html = client.get("/").get_data(as_text=True)
-    assert "Tuesday 4 June 2030" in html and "Wednesday 5 June 2030" in html
-    assert html.index("Tuesday 4 June") < html.index("09:30") < html.index("Wednesday 5 June")
-    assert "Australia/Melbourne" in html
-    assert 'href="/book/20300604-0900"' in html
+    # The calendar: each free day a link named by its date and count; others marked.
+    assert 'aria-current="date"><span class="visually-hidden">Tuesday </span>4<' in html
+    assert '>1<span class="visually-hidden"> free time</span>' in html
+    assert "Thursday 6 June: no free times" in html
+    assert "Monday 3 June, today: no free times" in html
+    assert '<th scope="col"><abbr title="Monday">Mon</abbr></th>' in html
+    # The first free day's times, and only that day's.
+    assert "Times on Tuesday 4 June" in html and "Australia/Melbourne" in html
+    assert 'href="/book/20300604-0900"' in html and 'href="/book/20300604-0930"' in html
+    assert "/book/20300605-1100" not in html
 
 
-def test_index_empty_state_and_filter(client, now, add_slot):
+def test_index_day_and_week_links(client, now, add_slot):
     assert "No appointments available" in client.get("/").get_data(as_text=True)
     add_slot("2030-06-04", "09:00")
     add_slot("2030-06-06", "09:00")
-    html = client.get("/?from=2030-06-06&to=2030-06-06").get_data(as_text=True)
+    add_slot("2030-07-10", "10:00")
+    html = client.get("/?day=2030-06-06").get_data(as_text=True)
     assert "20300606-0900" in html and "20300604-0900" not in html
-    empty = client.get("/?from=2030-06-10&to=2030-06-11").get_data(as_text=True)
-    assert "No appointments available in these dates" in empty
+    assert 'href="/?day=2030-06-04&amp;week=2030-06-03"' in html
+    assert 'href="/?week=2030-07-01" rel="next"' in html and 'rel="prev"' not in html
+    later = client.get("/?week=2030-07-01").get_data(as_text=True)
+    assert "20300710-1000" in later and 'href="/?week=2030-06-03" rel="prev"' in later
+    empty = client.get("/?day=2030-06-10").get_data(as_text=True)
+    assert "No appointments available on this day" in empty
+    # The old list's filter still opens its first day.
+    assert "20300606-0900" in client.get("/?from=2030-06-06&to=2030-06-07").get_data(as_text=True)
 
 
-def test_index_shows_inline_error_for_bad_filter(client, now, add_slot):
+def test_index_shows_inline_error_for_bad_day(client, now, add_slot):
     add_slot("2030-06-04", "09:00")
-    response = client.get("/?from=2030-02-31")
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert 'aria-invalid="true"' in html and "YYYY-MM-DD" in html
-    assert "20300604-0900" in html  # the list is still shown
+    for query in ("day=2030-02-31", "week=nope", "day=9999-12-31", "week=0001-01-01"):
+        response = client.get(f"/?{query}")
+        assert response.status_code == 400, query
+        html = response.get_data(as_text=True)
+        assert 'aria-invalid="true"' in html and 'id="filter-day-error"' in html
+        assert "20300604-0900" in html  # the first free day is still offered
 
 
 def test_booking_post_redirect_get_to_confirmation(app, client, now, add_slot, store):

@@ -107,6 +107,33 @@ class Availability:
         body, outcome = self.listing(start, end, practitioner)
         return json.loads(body), outcome
 
+    def open_days(
+        self, start: date, end: date, practitioner: str | None = None
+    ) -> tuple[dict[str, int], str]:
+        """How many future AVAILABLE slots each day of [start, end] has (days without any
+        are absent), of one practitioner if given; (counts, cache outcome). One Query of
+        the window's index entries projected to `slotStart` fills it; it is cached as a
+        window of its own, valid until its first slot starts, and dropped with the
+        listings on every change."""
+        first_day = max(start, self.today())
+        window = f"days|{first_day.isoformat()}|{end.isoformat()}|{practitioner or ''}"
+        outcome, body, epoch = self.cache.get(window)
+        if body is None:
+            after = max(f"{(first_day - timedelta(days=1)).isoformat()}T23:59", self.now_slot())
+            starts = self.store.appointments.open_starts(
+                after, f"{end.isoformat()}T23:59", practitioner
+            )
+            counts: dict[str, int] = {}
+            for start_at in starts:
+                counts[start_at[:10]] = counts.get(start_at[:10], 0) + 1
+            body = json.dumps(counts, separators=(",", ":"))
+            valid_until = 0
+            if starts:
+                first = datetime.fromisoformat(starts[0]).replace(tzinfo=self.settings.tz)
+                valid_until = int(first.timestamp())
+            self.cache.fill(window, body, valid_until, epoch)
+        return json.loads(body), outcome
+
     def _valid_until(self, slots: list[dict[str, str]]) -> int:
         """When a list stops being true by itself: its first slot's start (Unix time)."""
         if not slots:

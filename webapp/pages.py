@@ -9,6 +9,7 @@ back and submit) leads to that booking rather than "no longer available".
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flask import (
@@ -40,7 +41,6 @@ from .validation import (
     HONEYPOT_FIELD,
     ValidationFailed,
     check_honeypot,
-    parse_window,
 )
 
 if TYPE_CHECKING:
@@ -69,30 +69,40 @@ def _private(response):
 
 @bp.get("/")
 def index():
-    filter_errors: dict[str, list[str]] = {}
+    from . import dayview
+
+    errors: dict[str, list[str]] = {}
+    today = availability().today()
     try:
-        start, end = parse_window(request.args)
+        day, first = dayview.choose(request.args, today)
     except ValidationFailed as error:
-        filter_errors = error.fields
-        start = end = None
+        errors = error.fields
+        day, first = None, dayview.monday(today)
     chosen = request.args.get("practitioner", "")
     if chosen:
         try:
             chosen = practitioners().get(chosen)["id"]
         except ValidationFailed as error:
-            filter_errors.update(error.fields)
+            errors.update(error.fields)
             chosen = ""
-    slots, _ = availability().list_open(start, end, chosen or None)
+    last = first + timedelta(days=7 * dayview.WEEKS_SHOWN - 1)
+    counts, _ = availability().open_days(first, last, chosen or None)
+    preselected = day is None
+    if preselected:
+        day = dayview.first_free(counts)
+    slots = availability().list_open(day, day, chosen or None)[0] if day else []
     return render_template(
         "index.html",
+        calendar=dayview.build(first, today, counts, day),
+        day=day,
+        preselected=preselected,
         days=group_by_day(slots),
-        start=request.args.get("from", ""),
-        end=request.args.get("to", ""),
+        week_arg=request.args.get("week", "") if not errors else "",
         practitioners=practitioners().active() if practitioners().is_plural() else [],
         practitioner=chosen,
-        filtered=bool(start or end or chosen),
-        filter_errors=filter_errors,
-    ), (400 if filter_errors else 200)
+        filtered=bool(request.args.get("day") or request.args.get("week") or chosen),
+        filter_errors=errors,
+    ), (400 if errors else 200)
 
 
 def _taken_page(slot: dict, reason: Unavailable):

@@ -34,26 +34,36 @@ def long_date(day: date) -> str:
 
 @dataclass
 class SlotList:
-    """`/`: available slots grouped by day, with a date filter."""
+    """`/`: a calendar of four weeks (each free day a link) and the chosen day's times."""
 
     page: Page
     base_url: str
 
-    def open(self, start: date | None = None, end: date | None = None) -> SlotList:
-        query = "&".join(
-            f"{name}={value.isoformat()}"
-            for name, value in (("from", start), ("to", end))
-            if value is not None
-        )
-        self.page.goto(f"{self.base_url}/" + (f"?{query}" if query else ""))
+    def open(self, day: date | None = None) -> SlotList:
+        self.page.goto(f"{self.base_url}/" + (f"?day={day.isoformat()}" if day else ""))
         expect(self.page.get_by_role("heading", level=1)).to_have_text("Book an appointment")
         return self
 
-    def filter(self, start: date, end: date) -> SlotList:
-        self.page.get_by_label("From").fill(start.isoformat())
-        self.page.get_by_label("To").fill(end.isoformat())
-        self.page.get_by_role("button", name="Show").click()
-        expect(self.page).to_have_url(re.compile(rf"from={start}&to={end}"))
+    @property
+    def calendar(self) -> Locator:
+        return self.page.get_by_role("table")
+
+    def day_link(self, day: date) -> Locator:
+        """A free day's link, named by its date and how many times are free."""
+        written = re.escape(long_date(day).rsplit(" ", 1)[0])
+        name = re.compile(rf"^{written}(, today)?: \d+ free times?$")
+        return self.calendar.get_by_role("link", name=name)
+
+    def choose_day(self, day: date) -> SlotList:
+        """Page through the weeks, as a patient would, to `day`; then open it."""
+        for _ in range(30):
+            if self.day_link(day).count():
+                break
+            self.page.get_by_role("link", name="Later weeks").click()
+            expect(self.page).to_have_url(re.compile(r"[?&]week=\d{4}-\d\d-\d\d"))
+        self.day_link(day).click()
+        expect(self.page).to_have_url(re.compile(rf"[?&]day={day.isoformat()}"))
+        expect(self.day_link(day)).to_have_attribute("aria-current", "date")
         return self
 
     def day_headings(self) -> list[str]:

@@ -50,13 +50,13 @@ def _slot_list(page: Page, live: LiveApp) -> None:
 @main_page("slot-list-empty")
 def _slot_list_empty(page: Page, live: LiveApp) -> None:
     day = live.new_day()
-    SlotList(page, live.url).open(day, day)
+    SlotList(page, live.url).open(day)
 
 
 @main_page("slot-list-bad-dates")
 def _slot_list_bad_dates(page: Page, live: LiveApp) -> None:
-    page.goto(f"{live.url}/?from=2030-06-05&to=2030-06-01")
-    expect(page.locator("#filter-to-error")).to_be_visible()
+    page.goto(f"{live.url}/?day=2030-06-31")
+    expect(page.locator("#filter-day-error")).to_be_visible()
 
 
 @main_page("booking-form")
@@ -140,6 +140,22 @@ def _staff_availability(page: Page, live: LiveApp) -> None:
     _signed_in(page, live)
     page.goto(f"{live.url}/staff/slots")
     expect(page.get_by_role("heading", level=1)).to_have_text("Availability")
+
+
+@main_page("staff-week")
+def _staff_week(page: Page, live: LiveApp) -> None:
+    slot = live.add_slot(live.new_day(), "09:00")
+    live.services.bookings.book(slot, _someone_else())
+    day = live.item(slot)["appointmentDate"]
+    _signed_in(page, live)
+    page.goto(f"{live.url}/staff/week?week={day}")
+    cell = page.locator(f'a[href$="/{slot}"]')
+    expect(cell).to_have_text("Waiting GH")
+    expect(cell).to_be_visible()
+    cell.click()  # a click opens the booking
+    expect(page.get_by_role("heading", level=1)).to_contain_text(", 09:00")
+    page.go_back()
+    expect(page.get_by_role("table")).to_be_visible()
 
 
 @main_page("not-found")

@@ -21,7 +21,7 @@ def test_book_follow_the_private_link_and_cancel(new_context, live):
     email = patient_email("ada")
 
     page = new_context().new_page()
-    slots = SlotList(page, live.url).open(day, day)
+    slots = SlotList(page, live.url).open(day)
     confirmation = slots.choose(slot).book(name="Ada Lovelace", email=email, notes="")
     assert confirmation.value("Reference") == slot
     assert confirmation.value("Status") == "PENDING"
@@ -66,7 +66,7 @@ def test_book_follow_the_private_link_and_cancel(new_context, live):
 
     # The time is offered to other patients again straight away (as a new slot: the
     # cancelled request stays on record for the clinic).
-    listed = SlotList(page, live.url).open(day, day)
+    listed = SlotList(page, live.url).open(day)
     assert listed.listed_times() == ["10:30", "14:00"]
     released, still_there = listed.listed_ids()
     assert released != slot and still_there == later

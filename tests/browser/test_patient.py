@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -20,9 +19,21 @@ def test_filter_book_and_see_the_confirmation(page, live):
     elsewhere = live.add_slot(other_day, "09:00")
 
     slots = SlotList(page, live.url).open()
-    expect(slots.slot_link(elsewhere)).to_be_visible()  # unfiltered: every upcoming day
-    slots.filter(day, day)
+    # The first free day is preselected, its times listed, and nothing of other days.
+    expect(slots.calendar.locator("a[aria-current=date]")).to_have_count(1)
+    assert len(slots.day_headings()) == 1 and slots.listed_ids()
+    assert morning not in slots.listed_ids()
+    slots.choose_day(day)
     assert slots.day_headings() == [long_date(day)]
+    assert slots.listed_ids() == [morning, chosen]
+    expect(slots.day_link(day)).to_have_accessible_name(f"{long_date(day)[:-5]}: 2 free times")
+    expect(slots.day_link(other_day)).to_have_accessible_name(
+        f"{long_date(other_day)[:-5]}: 1 free time"
+    )
+    assert elsewhere not in slots.listed_ids()
+    page.go_back()  # the back button returns to the calendar page it came from
+    expect(page).not_to_have_url(re.compile(rf"day={day.isoformat()}"))
+    page.go_forward()
     assert slots.listed_ids() == [morning, chosen]
 
     form = slots.choose(chosen)
@@ -42,13 +53,17 @@ def test_filter_book_and_see_the_confirmation(page, live):
         "Knee pain",
     )
     # The booked time is gone from the list at once (the cache was invalidated).
-    assert SlotList(page, live.url).open(day, day).listed_ids() == [morning]
+    listed = SlotList(page, live.url).open(day)
+    assert listed.listed_ids() == [morning]
+    expect(listed.day_link(day)).to_have_accessible_name(f"{long_date(day)[:-5]}: 1 free time")
 
 
 def test_empty_day_says_so(page, live):
     day = live.new_day()
-    SlotList(page, live.url).open(day, day)
-    expect(page.get_by_role("status")).to_contain_text("No appointments available in these dates")
+    slots = SlotList(page, live.url).open(day)
+    expect(page.get_by_role("status")).to_contain_text("No appointments available on this day")
+    expect(slots.calendar).to_contain_text("no free times")
+    expect(slots.day_link(day)).to_have_count(0)
 
 
 def test_validation_errors_inline_keep_input_and_focus_the_summary(page, live):
@@ -81,7 +96,7 @@ def test_booking_works_with_javascript_off(new_context, live):
     page = new_context(java_script_enabled=False).new_page()
 
     slots = SlotList(page, live.url).open()
-    slots.filter(day, day)
+    slots.choose_day(day)  # links only: the calendar needs no script
     form = slots.choose(slot)
 
     email = patient_email("grace")
@@ -96,18 +111,23 @@ def test_booking_works_with_javascript_off(new_context, live):
     assert live.item(slot)["patientName"] == "Grace Hopper"
 
 
-def test_reversed_dates_are_explained_next_to_the_field(page, live):
-    day = live.new_day()
-    slots = SlotList(page, live.url).open()
-    page.get_by_label("From").fill(day.isoformat())
-    page.get_by_label("To").fill((day - timedelta(days=1)).isoformat())
-    page.get_by_role("button", name="Show").click()
+def test_a_bad_day_is_explained_next_to_the_field(page, live):
+    slots = SlotList(page, live.url)
+    response = page.goto(f"{live.url}/?day=2030-02-31")
+    assert response is not None and response.status == 400
 
-    to_field = page.get_by_label("To")
-    expect(to_field).to_have_attribute("aria-invalid", "true")
-    expect(to_field).to_have_accessible_description(
-        "The end date (to) must not be before the start date (from)."
+    day_field = page.get_by_label("Go to a day", exact=True)
+    expect(day_field).to_have_attribute("aria-invalid", "true")
+    expect(day_field).to_have_accessible_description(
+        "The day must be a date in the form YYYY-MM-DD."
     )
-    expect(page.get_by_label("From")).to_have_value(day.isoformat())
     expect(page.get_by_role("link", name="Clear dates")).to_be_visible()
-    assert slots.listed_ids()  # the unfiltered list is still offered
+    assert slots.listed_ids()  # the first free day is still offered
+
+    # The GET form opens any day, as the calendar's links do.
+    day = live.new_day()
+    slot = live.add_slot(day, "12:00")
+    day_field.fill(day.isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(rf"day={day.isoformat()}"))
+    assert slots.listed_ids() == [slot]

@@ -29,7 +29,7 @@ def test_change_time_through_the_manage_page(new_context, live, javascript):
     email = patient_email("ada")
 
     page = new_context(java_script_enabled=javascript, bypass_csp=True).new_page()
-    booked = SlotList(page, live.url).open(day, day).choose(slot).book(email=email)
+    booked = SlotList(page, live.url).open(day).choose(slot).book(email=email)
     old_link = booked.private_link.get_attribute("href")
 
     change = booked.start_change_time()
@@ -60,7 +60,7 @@ def test_change_time_through_the_manage_page(new_context, live, javascript):
     expect(moved.private_link).to_have_count(1)
 
     # The old time is offered again; the old link leads to the booking at its new time.
-    listed = SlotList(page, live.url).open(day, day)
+    listed = SlotList(page, live.url).open(day)
     assert listed.listed_times() == ["09:00"]
     assert listed.listed_ids() != [slot]  # a replacement slot: the record stays
     elsewhere = ManagePage(new_context().new_page()).open(old_link)

@@ -59,7 +59,7 @@ def test_staff_decline_and_accept_requests(new_context, live):
     assert booking.value("Status") == "DECLINED"
     assert booking.value("Reason") == REASON
     assert booking.value("Time offered again") == "Yes"
-    assert SlotList(patient, live.url).open(day, day).listed_times() == ["09:00"]
+    assert SlotList(patient, live.url).open(day).listed_times() == ["09:00"]
 
     # Accept the other one.
     dashboard = booking.back_to_dashboard().filter(day, day, status="PENDING")

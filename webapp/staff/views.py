@@ -288,3 +288,59 @@ def remove_slot(appointment_id: str):
         return _slots_page(form, 409, conflict_message(conflict))
     flash(f"Removed {removed['appointmentTime']} on {removed['appointmentDate']}.")
     return redirect(url_for("staff.slots"), 303)
+
+
+# -- the week at a glance ------------------------------------------------------------------
+
+WEEK_STATUSES = ("AVAILABLE", "PENDING", "ACCEPTED", "REMOVED")
+
+
+def initials(name: str) -> str:
+    return "".join(part[0] for part in str(name).split() if part[:1].isalpha()).upper()[:3]
+
+
+@bp.get("/week")
+def week():
+    """One practitioner's week: days across, times down; one Query per status shown."""
+    from datetime import timedelta
+
+    from .. import dayview
+
+    today = availability().today()
+    errors: dict = {}
+    try:
+        chosen = dayview.parse_day(request.args, "week", today, "The week")
+    except ValidationFailed as error:
+        errors, chosen = error.fields, None
+    first = dayview.monday(chosen or today)
+    who = request.args.get("practitioner") or "default"
+    try:
+        practitioner = practitioners().get(who)
+    except ValidationFailed as error:
+        errors.update(error.fields)
+        practitioner = practitioners().get("default")
+    days = [first + timedelta(days=offset) for offset in range(7)]
+    after = f"{(first - timedelta(days=1)).isoformat()}T23:59"
+    until = f"{days[-1].isoformat()}T23:59"
+    cells: dict[tuple[str, str], dict] = {}
+    for status in WEEK_STATUSES:
+        for item in store().appointments.in_window(status, after, until, practitioner["id"]):
+            key = (item["appointmentDate"], item["appointmentTime"])
+            if key not in cells or status in ("PENDING", "ACCEPTED"):
+                cells[key] = {
+                    "status": status,
+                    "id": item["appointmentId"],
+                    "initials": initials(item.get("patientName", "")),
+                }
+    return render_template(
+        "staff/week.html",
+        days=days,
+        today=today,
+        times=sorted({time for _, time in cells}),
+        cells=cells,
+        practitioner=practitioner,
+        practitioners=practitioners().all(),
+        earlier=first - timedelta(days=7),
+        later=first + timedelta(days=7),
+        errors=errors,
+    ), (400 if errors else 200)

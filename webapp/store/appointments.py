@@ -120,6 +120,47 @@ class Appointments:
         slots.sort(key=lambda slot: (slot["slotStart"], slot["appointmentId"]))
         return [public_slot(slot) for slot in slots]
 
+    def open_starts(self, after: str, until: str, practitioner_id: str | None = None) -> list[str]:
+        """The `slotStart` of each AVAILABLE slot with `after` < slotStart <= `until` (of one
+        practitioner if given): the window's index entries, projected to one attribute, for
+        a calendar that only needs to know which days have free times and how many."""
+        from .schedule import practitioner_filter
+
+        if until <= after:
+            return []
+        values = {":available": AVAILABLE, ":lo": after, ":hi": until}
+        params = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ProjectionExpression": "slotStart",
+        }
+        if practitioner_id is not None:
+            params["FilterExpression"] = practitioner_filter(practitioner_id, values)
+        params["ExpressionAttributeValues"] = self.table.to_item(values)
+        starts = [item["slotStart"] for item in self.table.query_all(params)]
+        return sorted(start for start in starts if start > after)
+
+    def in_window(
+        self, status: str, after: str, until: str, practitioner_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item in `status` with `after` < slotStart <= `until` (of one practitioner
+        if given), in slot order: one Query of the status index (for the staff week)."""
+        from .schedule import practitioner_filter
+
+        values = {":status": status, ":lo": after, ":hi": until}
+        params = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :status AND slotStart BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        if practitioner_id is not None:
+            params["FilterExpression"] = practitioner_filter(practitioner_id, values)
+        params["ExpressionAttributeValues"] = self.table.to_item(values)
+        items = [item for item in self.table.query_all(params) if item["slotStart"] > after]
+        items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
+        return items
+
     def list_accepted_between(self, after: str, until: str) -> list[dict[str, Any]]:
         """Full ACCEPTED items with `after` < slotStart <= `until` (for reminders)."""
         if until <= after:
