@@ -41,3 +41,45 @@ def test_week_grid_bad_input_and_sign_in(app, client, staff_client, now):
         assert response.status_code == 400
         assert 'class="error"' in response.get_data(as_text=True)
     assert client.get("/staff/week").status_code == 303  # staff only
+
+
+def test_reception_day_has_a_column_per_practitioner(
+    app, staff_client, now, add_slot, make_booking, store
+):
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=["add-practitioner", "Dr Jo Smith"])
+    assert added.exit_code == 0, added.output
+    add_slot("2030-06-04", "09:00")  # the clinic's default pool
+    waiting = add_slot("2030-06-04", "09:30")
+    make_booking(waiting, name="Grace Hopper")
+    populate = ["populate-slots", "--days", "1", "--start", "2030-06-04", "--times", "09:00"]
+    created = runner.invoke(args=[*populate, "--practitioner", "dr-jo-smith"])
+    assert created.exit_code == 0, created.output
+    add_slot("2030-06-05", "09:00")  # another day: not on this sheet
+    calls = []
+    store.table.client.meta.events.register(
+        "provide-client-params.dynamodb",
+        lambda event_name, params, **_: calls.append((event_name.rsplit(".", 1)[-1], params)),
+    )
+    response = staff_client.get("/staff/day?day=2030-06-04")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Day sheet: Tuesday 4 June 2030" in html
+    header = html[html.index("<thead>") : html.index("</thead>")]
+    assert ">Dr Jo Smith</th>" in header and header.count('<th scope="col">') == 3
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    rows = body.split("<tr>")[1:]
+    assert [row.split("</th>")[0].rsplit(">", 1)[1] for row in rows] == ["09:00", "09:30"]
+    assert rows[0].count('class="cell-open">Open') == 2  # both practitioners at 09:00
+    assert f'<a href="/staff/appointments/{waiting}">Waiting GH</a>' in rows[1]
+    assert "Hopper" not in html  # initials only
+    queries = [params for name, params in calls if name in ("Query", "Scan")]
+    assert len(queries) == 4 and all(q["IndexName"] == "status-slotStart-index" for q in queries)
+    assert 'href="/staff/day?day=2030-06-05" rel="next"' in html
+
+
+def test_reception_day_bad_input_and_sign_in(app, client, staff_client, now):
+    response = staff_client.get("/staff/day?day=2030-02-31")
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    assert client.get("/staff/day").status_code == 303  # signed out: to the sign-in page

@@ -142,6 +142,22 @@ def _staff_availability(page: Page, live: LiveApp) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Availability")
 
 
+@main_page("staff-day")
+def _staff_day(page: Page, live: LiveApp) -> None:
+    day = live.new_day()
+    slot = live.add_slot(day, "09:00")
+    live.add_slot(day, "09:30")
+    live.services.bookings.book(slot, _someone_else())
+    _signed_in(page, live)
+    page.goto(f"{live.url}/staff/day?day={day.isoformat()}")
+    cell = page.locator(f'a[href$="/{slot}"]')
+    expect(cell).to_have_text("Waiting GH")
+    cell.click()  # a click opens the booking
+    expect(page.get_by_role("heading", level=1)).to_contain_text(", 09:00")
+    page.go_back()
+    expect(page.get_by_role("table")).to_be_visible()
+
+
 @main_page("staff-week")
 def _staff_week(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "09:00")

@@ -151,3 +151,21 @@ def test_week_grid_works_with_javascript_off(new_context, live, width):
     page.go_back()
     cell.click()  # a click opens the booking
     expect(page.get_by_role("heading", level=1)).to_contain_text(", 10:00")
+
+
+def test_day_sheet_works_with_javascript_off(new_context, live):
+    from webapp.store.appointments import PatientDetails
+
+    day = live.new_day()
+    booked = live.add_slot(day, "11:00")
+    live.services.bookings.book(booked, PatientDetails("Ada Lovelace", patient_email("ada2")))
+    page = new_context(java_script_enabled=False).new_page()
+    email, password = live.staff
+    StaffLogin(page, live.url).open().sign_in(email, password)
+    page.goto(f"{live.url}/staff/day")
+    page.get_by_label("Day", exact=True).fill(day.isoformat())
+    page.get_by_role("button", name="Show").click()  # a GET form: no script needed
+    cell = page.get_by_role("table").locator(f'a[href$="/{booked}"]')
+    expect(cell).to_have_text("Waiting AL")
+    page.get_by_role("link", name="Next day").click()
+    expect(cell).to_have_count(0)

@@ -20,7 +20,15 @@ from ..settings import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     from ..extensions import csrf
-    from . import api, auth, feed_views, schedule_api, schedule_views, views  # noqa: F401
+    from . import (  # noqa: F401
+        api,
+        auth,
+        feed_views,
+        grid_views,
+        schedule_api,
+        schedule_views,
+        views,
+    )
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=settings.staff_session_minutes)
     # The cookie keeps the expiry set at sign-in rather than sliding with each request;
