@@ -5,7 +5,8 @@ Two blueprints, both refusing anyone not signed in:
 - `api.bp` (/api/staff/...): JSON for scripts, HTTP Basic on every request, CSRF-exempt.
 `auth.py` holds the accounts, sign-in and the session; `forms.py` the pages' forms;
 `schedule_views.py` and `schedule_api.py` add the practitioners, hours and closures
-routes to those two blueprints (so the same guards run before them).
+routes to those two blueprints (so the same guards run before them), and
+`privacy_views.py` the patients' data requests (export, erase) to both.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from ..settings import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     from ..extensions import csrf
-    from . import api, auth, schedule_api, schedule_views, views  # noqa: F401  (routes)
+    from . import (  # noqa: F401  (routes)
+        api,
+        auth,
+        privacy_views,
+        schedule_api,
+        schedule_views,
+        views,
+    )
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=settings.staff_session_minutes)
     # The cookie keeps the expiry set at sign-in rather than sliding with each request;
