@@ -208,3 +208,17 @@ def test_the_page_downloads_json_and_csv(ada, staff_client):
         "/staff/privacy/export.csv", data={"csrf_token": token, "email": "ada.q@example.com"}
     )
     assert as_csv.status_code == 200 and NAME in as_csv.text
+
+
+def test_staff_pages_show_an_erased_booking_without_its_patient(app, ada, staff_client):
+    api_post(
+        app.test_client(),
+        "/api/staff/privacy/erase",
+        {"email": "ada.q@example.com", "confirm": True},
+    )
+    page = staff_client.get(f"/staff/appointments/{ada['past']}")
+    assert page.status_code == 200 and "Quintessa" not in page.text
+    listing = staff_client.get("/staff/?status=ACCEPTED&from=2030-05-01&to=2030-06-30")
+    assert listing.status_code == 200 and "Quintessa" not in listing.text
+    api = app.test_client().get(f"/api/staff/appointments/{ada['future']}", headers=basic())
+    assert api.status_code == 200 and "patientEmail" not in api.get_json()["appointment"]

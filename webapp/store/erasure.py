@@ -36,7 +36,9 @@ PATIENT_FIELDS = (
 )
 # The statuses a booking can be in. AVAILABLE and REMOVED items never hold a patient
 # (a move's compensation removes what its claim added), so retention never reads them.
-BOOKED_STATUSES = (PENDING, ACCEPTED, DECLINED, CANCELLED, UNCONFIRMED, EXPIRED, RESCHEDULED)
+# In the order bookings move between them (open before decided, before closed): a booking
+# that changes status while a run reads the partitions moves to one still to be read.
+BOOKED_STATUSES = (UNCONFIRMED, PENDING, ACCEPTED, DECLINED, CANCELLED, EXPIRED, RESCHEDULED)
 # The open statuses a patient's erasure cancels when the appointment is still ahead.
 OPEN_STATUSES = (PENDING, ACCEPTED, UNCONFIRMED)
 # Up to which slotStart a completed retention run has cleared every booking.
