@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -106,6 +107,8 @@ def test_a_permanent_bounce_suppresses_the_address_once(lambda_app, handler, now
         "appointmentId": "suppressed#ada@example.com",
         "reason": "bounce",
         "suppressedAt": "2030-06-03T00:00:00Z",
+        # Kept as long as patient data (PATIENT_DATA_RETENTION_DAYS, 365 by default).
+        "expiresAt": int(datetime(2031, 6, 3, tzinfo=UTC).timestamp()),
     }
     # SNS delivers at least once: the same event again changes nothing.
     assert handler(sns_event(ses_bounce(PATIENT)))["alreadySuppressed"] == 1

@@ -146,6 +146,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(resend_owed_command)
     app.cli.add_command(expire_unconfirmed_command)
+    from .retention import purge_patient_data_command
+
+    app.cli.add_command(purge_patient_data_command)
 
     from .schedule_cli import register_schedule_commands
 

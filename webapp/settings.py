@@ -49,6 +49,8 @@ class Settings:
     appointment_minutes: int = 30
     # How many days ahead the daily roll keeps open times (from weekly hours).
     booking_horizon_days: int = 28
+    # Days after an appointment that its patient's details are kept (retention.py).
+    patient_data_retention_days: int = 365
     outbox_dir: str = ".local/outbox"
     # SES configuration set on every message (bounce/complaint events); unset = none.
     ses_configuration_set: str | None = None
@@ -351,6 +353,10 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
     horizon = _int(env, "BOOKING_HORIZON_DAYS", 28, minimum=1)
     if horizon > 366:
         raise ConfigError(f"BOOKING_HORIZON_DAYS must be at most 366, got {horizon}")
+    # At least 31: longer than the notification claims live (30 days), see retention.py.
+    retention = _int(env, "PATIENT_DATA_RETENTION_DAYS", 365, minimum=31)
+    if retention > 3660:
+        raise ConfigError(f"PATIENT_DATA_RETENTION_DAYS must be at most 3660, got {retention}")
 
     return dict(
         email_backend=backend,
@@ -363,5 +369,6 @@ def _email_values(env: Mapping[str, str], app_env: str) -> dict:
         reminder_hours_before=_int(env, "REMINDER_HOURS_BEFORE", 24, minimum=1),
         appointment_minutes=minutes,
         booking_horizon_days=horizon,
+        patient_data_retention_days=retention,
         outbox_dir=_str(env, "OUTBOX_DIR", ".local/outbox"),
     )

@@ -118,7 +118,7 @@ EXPECTED_ALARMS = {
     "Api5xxAlarm": {("AWS/ApiGateway", "5xx", json.dumps([{"Ref": "HttpApi"}, "$default"]))},
     "LambdaThrottlesAlarm": {
         ("AWS/Lambda", "Throttles", ref(f"{f}LambdaFunction"))
-        for f in ("Web", "Notifier", "Reminders", "Bounces", "Schedule")
+        for f in ("Web", "Notifier", "Reminders", "Bounces", "Schedule", "Retention")
     },
     "TableThrottlesAlarm": {
         ("AWS/DynamoDB", "ReadThrottleEvents", ref("AppointmentsTable")),
@@ -126,6 +126,7 @@ EXPECTED_ALARMS = {
     },
     "RemindersErrorsAlarm": {("AWS/Lambda", "Errors", ref("RemindersLambdaFunction"))},
     "ScheduleErrorsAlarm": {("AWS/Lambda", "Errors", ref("ScheduleLambdaFunction"))},
+    "RetentionErrorsAlarm": {("AWS/Lambda", "Errors", ref("RetentionLambdaFunction"))},
     "SesBounceRateAlarm": {("AWS/SES", "Reputation.BounceRate", "[]")},
     "SesComplaintRateAlarm": {("AWS/SES", "Reputation.ComplaintRate", "[]")},
 }

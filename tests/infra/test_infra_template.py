@@ -25,6 +25,7 @@ FUNCTIONS = {
     "reminders": "RemindersLambdaFunction",
     "bounces": "BouncesLambdaFunction",
     "schedule": "ScheduleLambdaFunction",
+    "retention": "RetentionLambdaFunction",
 }
 MAIL_FUNCTIONS = ("notifier", "reminders", "bounces")
 # Settings the template passes that the app reads only after the restructuring lands.
@@ -282,16 +283,22 @@ def test_reminders_run_on_a_schedule_and_dead_letter_their_failures(resources):
         rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: rule["Properties"]
         for rule in rules
     }
-    assert set(schedules) == {"RemindersLambdaFunction", "ScheduleLambdaFunction"}
+    assert set(schedules) == {
+        "RemindersLambdaFunction",
+        "ScheduleLambdaFunction",
+        "RetentionLambdaFunction",
+    }
     assert schedules["RemindersLambdaFunction"]["ScheduleExpression"] == "rate(1 hour)"
     # The roll: once a day (cron fields: minute hour day-of-month month day-of-week year).
     assert schedules["ScheduleLambdaFunction"]["ScheduleExpression"] == "cron(15 3 * * ? *)"
+    assert schedules["RetentionLambdaFunction"]["ScheduleExpression"] == "cron(45 3 * * ? *)"
     configs = of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
     by_function = {c["Properties"]["FunctionName"]["Ref"]: c["Properties"] for c in configs}
     assert set(by_function) == {
         "RemindersLambdaFunction",
         "BouncesLambdaFunction",
         "ScheduleLambdaFunction",
+        "RetentionLambdaFunction",
     }
     for props in by_function.values():
         destination = props["DestinationConfig"]["OnFailure"]["Destination"]
@@ -318,7 +325,14 @@ def as_list(value) -> list:
 def test_one_role_per_function(resources):
     assert "IamRoleLambdaExecution" not in resources  # no shared framework role
     roles = [resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in FUNCTIONS.values()]
-    assert roles == ["WebRole", "NotifierRole", "RemindersRole", "BouncesRole", "ScheduleRole"]
+    assert roles == [
+        "WebRole",
+        "NotifierRole",
+        "RemindersRole",
+        "BouncesRole",
+        "ScheduleRole",
+        "RetentionRole",
+    ]
     assert set(of_type(resources, "AWS::IAM::Role")) == set(roles)
 
 
@@ -443,6 +457,20 @@ def test_schedule_role_reads_the_directory_and_creates_slots_only(resources):
     )
 
 
+def test_retention_role_queries_the_status_index_and_erases_only(resources):
+    granted = actions_by_resource(resources["RetentionRole"])
+    assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    status_index = {"Fn::Sub": "${AppointmentsTable.Arn}/index/status-slotStart-index"}
+    assert granted[json.dumps(status_index, sort_keys=True)] == {"dynamodb:Query"}
+    assert granted[DLQ] == {"sqs:SendMessage"}
+    everything = set().union(*granted.values())
+    assert not any(a.startswith(("ses:", "ec2:")) for a in everything)
+    assert not {"dynamodb:Scan", "dynamodb:PutItem"} & everything
+    assert resources["RetentionLambdaFunction"]["Properties"]["Handler"] == (
+        "webapp.retention.handle_purge"
+    )
+
+
 def test_bounces_role_writes_suppressions_and_sends_nothing(resources):
     granted = actions_by_resource(resources["BouncesRole"])
     assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
@@ -460,6 +488,7 @@ def test_log_permissions_are_per_function_log_group(resources):
         ("Reminders", "RemindersRole"),
         ("Bounces", "BouncesRole"),
         ("Schedule", "ScheduleRole"),
+        ("Retention", "RetentionRole"),
     ):
         (logs,) = [s for s in statements(resources[role]) if s["Sid"] == "Logs"]
         assert logs["Resource"] == {"Fn::GetAtt": [f"{function}LogGroup", "Arn"]}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -95,9 +96,17 @@ def record_event(store: Store, event: dict[str, Any]) -> dict[str, int]:
             counts["ignored"] += 1
             continue
         for address in addresses:
-            new = store.suppressions.suppress(address, reason, clock.iso_timestamp())
+            new = store.suppressions.suppress(
+                address, reason, clock.iso_timestamp(), expires_at=_expires_at(store)
+            )
             counts["suppressed" if new else "alreadySuppressed"] += 1
     return counts
+
+
+def _expires_at(store: Store) -> int:
+    """A suppression is kept as long as patient data is (PATIENT_DATA_RETENTION_DAYS)."""
+    days = store.settings.patient_data_retention_days
+    return int((clock.utcnow() + timedelta(days=days)).timestamp())
 
 
 _store: Store | None = None

@@ -5,8 +5,9 @@ Two blueprints, both refusing anyone not signed in:
 - `api.bp` (/api/staff/...): JSON for scripts, HTTP Basic on every request, CSRF-exempt.
 `auth.py` holds the accounts, sign-in and the session; `forms.py` the pages' forms;
 `schedule_views.py` and `schedule_api.py` add the practitioners, hours and closures
-routes to those two blueprints (so the same guards run before them), and `feed_views.py`
-the calendar feed's page and endpoints.
+routes to those two blueprints (so the same guards run before them), `feed_views.py`
+the calendar feed's page and endpoints, and `privacy_views.py` the patients' data
+requests (export, erase) to both.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from ..settings import Settings
 
 def init_app(app: Flask, settings: Settings) -> None:
     from ..extensions import csrf
-    from . import (  # noqa: F401
+    from . import (  # noqa: F401  (routes)
         api,
         auth,
         feed_views,
         grid_views,
+        privacy_views,
         schedule_api,
         schedule_views,
         views,
