@@ -390,21 +390,22 @@ def taken_heading(page: Page) -> Locator:
 
 @dataclass
 class PractitionerChoice:
-    """The home page's choice of practitioner: a GET form whose select is labelled
-    "Practitioner" ("Anyone" or a name), and the booking links it leads to, found by their
+    """The home page's choice of practitioner: a GET form whose select is labelled "Who
+    would you like to see?" ("Anyone" or a name), and the booking links it leads to, found by their
     accessible names ("Book 09:00 on Tuesday 4 June", "... with Sam Park" for "Anyone")."""
 
     page: Page
     base_url: str
 
-    def open(self) -> PractitionerChoice:
-        self.page.goto(f"{self.base_url}/")
+    def open(self, day: date | None = None) -> PractitionerChoice:
+        """The first page, showing `day`'s times if given (else the first free day's)."""
+        self.page.goto(f"{self.base_url}/" + (f"?day={day.isoformat()}" if day else ""))
         expect(self.select).to_be_visible()
         return self
 
     @property
     def select(self) -> Locator:
-        return self.page.get_by_label("Practitioner", exact=True)
+        return self.page.get_by_label("Who would you like to see?", exact=True)
 
     def choose(self, option_label: str) -> PractitionerChoice:
         """Pick an option and send the select's own form (a GET: works without JS)."""

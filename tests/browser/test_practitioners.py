@@ -64,7 +64,7 @@ def test_choose_a_practitioner_and_book_with_them(new_context, clinic, width, ja
     audit = _audit if javascript else (lambda page: None)
 
     # "Anyone" (the first page as it opens) lists both, each time naming its practitioner.
-    choice = PractitionerChoice(page, clinic.url).open()
+    choice = PractitionerChoice(page, clinic.url).open(day)
     expect(choice.select.locator("option:checked")).to_have_text("Anyone")
     expect(choice.booking_link(JO_TIME, day, JO)).to_be_visible()
     expect(choice.booking_link(SAM_TIME, day, SAM)).to_be_visible()
