@@ -96,7 +96,7 @@ print(
             "listing": listing,
             "page_status": page["statusCode"],
             "page_headers": page.get("headers", {}),
-            "page_body_start": page.get("body", "")[:2000],
+            "page_body": page.get("body", ""),
             "preflight": {
                 "statusCode": preflight["statusCode"],
                 "headers": preflight.get("headers", {}),

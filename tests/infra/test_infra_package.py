@@ -175,7 +175,7 @@ def test_packaged_handler_serves_the_api_in_a_fresh_interpreter(unpacked, resour
     assert listing["headers"]["X-Cache"] == "BYPASS"
 
     assert out["page_status"] == 200
-    page = out["page_body_start"]
+    page = out["page_body"]
     assert f"https://{FAKE_CLOUDFRONT}/static/styles.css?v=" in page
     assert "$default" not in page  # no stage prefix in generated links
     assert 'href="/book/packaged-1"' in page
