@@ -57,9 +57,10 @@ schema = schemathesis.openapi.from_dict(
                 {
                     # The same for what only the server can know: a booking the token names
                     # that has started or moved on; a practitioner id that exists; weekly
-                    # ranges that do not overlap; a closure that is not already over.
+                    # ranges that do not overlap; a closure that is not already over; times
+                    # to add that are HH:MM and not all in the past.
                     "include-path-regex": (
-                        "^/(my-appointment/.*|api/staff/(practitioners|closures)(/.*)?)$"
+                        "^/(my-appointment/.*|api/staff/(practitioners|closures|slots)(/.*)?)$"
                     ),
                     "checks": {
                         "positive_data_acceptance": {

@@ -387,3 +387,28 @@ def test_a_hand_added_times_released_copy_is_still_hand_added(app, now, make_boo
     assert change.time_released is True
     released = services(app).store.appointments.get(replacement_id(change.record))
     assert released["status"] == "AVAILABLE" and released["source"] == "manual"
+
+
+@pytest.mark.parametrize("hours", [{"mon": [{}]}, {"mon": [1]}, {"mon": {}}, {"tue": 9}])
+def test_hours_of_the_wrong_shape_are_a_400(hours, app, staff_account):
+    from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD
+
+    response = app.test_client().post(
+        "/api/staff/practitioners/default/hours",
+        json={"hours": hours},
+        auth=(STAFF_EMAIL, STAFF_PASSWORD),
+    )
+    assert response.status_code == 400
+    assert response.json["fields"]
+
+
+def test_null_practitioner_details_mean_nothing(app, staff_account):
+    from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD
+
+    response = app.test_client().post(
+        "/api/staff/practitioners",
+        json={"name": "Dr Null", "role": None, "staffEmail": None},
+        auth=(STAFF_EMAIL, STAFF_PASSWORD),
+    )
+    assert response.status_code == 201
+    assert response.json["practitioner"]["staffEmail"] in ("", None)

@@ -98,10 +98,11 @@ def clean_hours(raw: Any) -> dict[str, list[str]]:
         if day not in WEEKDAYS:
             errors[day] = [f"Unknown weekday; use {', '.join(WEEKDAYS)}."]
             continue
-        text = ",".join(value) if isinstance(value, list) else value
-        if not isinstance(text, str) or not all(isinstance(v, str) for v in value or []):
+        parts = value if isinstance(value, list) else [value]
+        if not all(isinstance(part, str) for part in parts):
             errors[day] = ["Give ranges as text like 09:00-12:00,13:00-17:00."]
             continue
+        text = ",".join(parts)
         try:
             ranges = parse_ranges(text)
         except ValueError as error:
