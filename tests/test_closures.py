@@ -190,3 +190,15 @@ def test_closure_fields_of_the_wrong_type_are_refused(field, value, app, now, st
     )
     assert response.status_code == 400
     assert field in response.json["fields"]
+
+
+@pytest.mark.parametrize("end", [{}, 0, [], False])
+def test_a_closure_end_of_the_wrong_type_is_refused(end, app, now, staff_account):
+    from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD
+
+    body = {"start": "2030-06-10", "end": end}
+    response = app.test_client().post(
+        "/api/staff/closures", json=body, auth=(STAFF_EMAIL, STAFF_PASSWORD)
+    )
+    assert response.status_code == 400
+    assert "end" in response.json["fields"]

@@ -412,3 +412,14 @@ def test_null_practitioner_details_mean_nothing(app, staff_account):
     )
     assert response.status_code == 201
     assert response.json["practitioner"]["staffEmail"] in ("", None)
+
+
+def test_a_practitioner_id_of_the_wrong_type_is_refused(app, staff_account):
+    from tests.helpers import STAFF_EMAIL, STAFF_PASSWORD
+
+    for path in ("/api/staff/practitioners", "/api/staff/practitioners/default"):
+        response = app.test_client().post(
+            path, json={"name": "Dr Who", "id": {}}, auth=(STAFF_EMAIL, STAFF_PASSWORD)
+        )
+        assert response.status_code == 400
+        assert "id" in response.json["fields"]

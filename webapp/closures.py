@@ -125,7 +125,10 @@ class Closures:
             raise ValidationFailed("The request body must be a JSON object.")
         errors: dict[str, list[str]] = {}
         start = _day(raw.get("start"), "start", errors)
-        end = _day(raw.get("end") or raw.get("start"), "end", errors) if start else None
+        last = raw.get("end")
+        if last is None or last == "":  # the first day only (anything else must be a day)
+            last = raw.get("start")
+        end = _day(last, "end", errors) if start else None
         if start and end:
             if end < start:
                 errors["end"] = ["The last day must not be before the first day."]

@@ -121,6 +121,8 @@ def clean_details(raw: Any, partial: bool) -> dict[str, Any]:
         raise ValidationFailed("The request body must be a JSON object.")
     errors: dict[str, list[str]] = {}
     details: dict[str, Any] = {}
+    if not isinstance(raw.get("id"), str | None):  # chosen when adding, ignored after
+        errors["id"] = ["The id must be text (lowercase letters, digits and hyphens)."]
     if "name" in raw or not partial:
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
