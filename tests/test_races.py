@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.helpers import booking_json, create_staff, csrf_token, page_token, staff_login
+from tests.helpers import booking_json, burst, create_staff, csrf_token, page_token, staff_login
 from webapp import manage_links
 from webapp.bookings import replacement_id
 from webapp.extensions import services
@@ -21,22 +21,6 @@ ROUNDS = 6
 def race_app(dynalite_app, now):
     create_staff(dynalite_app)
     return dynalite_app
-
-
-def run_together(*actions):
-    barrier = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def runner(index, action):
-        barrier.wait()
-        results[index] = action()
-
-    threads = [threading.Thread(target=runner, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _booked(app, number):
@@ -66,7 +50,7 @@ def test_decline_vs_accept_exactly_one_wins(race_app):
     for number in range(ROUNDS):
         item = _booked(race_app, number)
         slot = item["appointmentId"]
-        accept, decline = run_together(
+        accept, decline = burst(
             lambda slot=slot: (
                 staff_a.post(
                     f"/staff/appointments/{slot}/accept", data={"csrf_token": token_a}
@@ -103,7 +87,7 @@ def test_accept_vs_patient_cancel_is_consistent(race_app):
         link = f"/manage/{manage_links.make_token(settings, item)}"
         patient = race_app.test_client()
         patient_token = csrf_token(patient.get(f"{link}/cancel").text)
-        accept, cancel = run_together(
+        accept, cancel = burst(
             lambda slot=slot: (
                 staff.post(
                     f"/staff/appointments/{slot}/accept", data={"csrf_token": staff_token}
@@ -134,7 +118,7 @@ def test_remove_slot_vs_booking_never_loses_the_booking(race_app):
     for number in range(ROUNDS):
         slot = f"20300605-{900 + number:04d}"
         store.appointments.put_slot(slot, "2030-06-05", f"09:{number:02d}", "t")
-        removed, booked = run_together(
+        removed, booked = burst(
             lambda slot=slot: (
                 staff.post(f"/staff/slots/{slot}/remove", data={"csrf_token": token}).status_code
             ),

@@ -3,12 +3,11 @@ time given twice, never a patient who loses their time without getting the new o
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 
 import pytest
 
-from tests.helpers import create_staff, page_token, staff_login
+from tests.helpers import burst, create_staff, page_token, staff_login
 from webapp import manage_links
 from webapp.bookings import replacement_id
 from webapp.extensions import services
@@ -22,22 +21,6 @@ DAY = "2030-06-04"
 def race_app(dynalite_app, now):
     create_staff(dynalite_app)
     return dynalite_app
-
-
-def run_together(*actions):
-    barrier = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def runner(index, action):
-        barrier.wait()
-        results[index] = action()
-
-    threads = [threading.Thread(target=runner, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 class Slots:
@@ -97,7 +80,7 @@ def test_two_patients_moving_into_the_same_time(race_app):
         first, first_path = slots.booked(f"a{number}@example.com")
         second, second_path = slots.booked(f"b{number}@example.com")
         target = slots.new()
-        a, b = run_together(
+        a, b = burst(
             partial(move, race_app, first_path, target),
             partial(move, race_app, second_path, target),
         )
@@ -121,7 +104,7 @@ def test_patient_moving_while_staff_decline(race_app):
     for number in range(ROUNDS):
         mine, path = slots.booked(f"c{number}@example.com")
         target = slots.new()
-        moved, declined = run_together(
+        moved, declined = burst(
             partial(move, race_app, path, target),
             partial(decline, staff, token, mine),
         )
@@ -147,7 +130,7 @@ def test_patient_moving_into_a_time_another_patient_books(race_app):
         mine, path = slots.booked(f"d{number}@example.com")
         target = slots.new()
         other = f"e{number}@example.com"
-        moved, booked = run_together(
+        moved, booked = burst(
             partial(move, race_app, path, target),
             partial(book, race_app, target, other),
         )
