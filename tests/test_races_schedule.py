@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.test_races import ROUNDS, run_together
+from tests.helpers import burst
+from tests.test_races import ROUNDS
 from webapp.extensions import services
 from webapp.store.appointments import PatientDetails
 from webapp.store.schedule import REMOVED
@@ -44,13 +45,13 @@ def test_roll_vs_booking_never_overwrites_the_booking(race_app):
     for number in range(ROUNDS):
         slot = _slot(_day(number))
         patient = PatientDetails("Ada", f"p{number}@example.com")
-        run_together(service.schedule.roll, lambda s=slot, p=patient: _try_book(service, s, p))
+        burst(service.schedule.roll, lambda s=slot, p=patient: _try_book(service, s, p))
         item = service.store.appointments.get(slot)
         # Whatever the order, the slot exists once, and a booking that won is kept.
         assert item is not None
         if item["status"] == "PENDING":
             assert item["patientEmail"] == patient.email
-        run_together(service.schedule.roll, service.schedule.roll)
+        burst(service.schedule.roll, service.schedule.roll)
         assert service.store.appointments.get(slot)["status"] == item["status"]
 
 
@@ -65,7 +66,7 @@ def test_two_rolls_at_once_create_each_time_once(race_app):
     service = services(race_app)
     for number in range(ROUNDS):
         _open(race_app, _slot(_day(number)))
-    first, second = run_together(service.schedule.roll, service.schedule.roll)
+    first, second = burst(service.schedule.roll, service.schedule.roll)
     assert first.created + second.created == ROUNDS
     assert len(service.availability.read_open(FIRST_DAY, _day(ROUNDS - 1))) == ROUNDS
 
@@ -74,7 +75,7 @@ def test_roll_vs_staff_removal_never_brings_the_time_back(race_app):
     service = services(race_app)
     for number in range(ROUNDS):
         slot = _slot(_day(number))
-        run_together(service.schedule.roll, lambda s=slot: _try_remove(service, s))
+        burst(service.schedule.roll, lambda s=slot: _try_remove(service, s))
         service.schedule.roll()
         assert service.store.appointments.get(slot) is None
         assert service.store.table.get(slot)["status"] == REMOVED
@@ -100,7 +101,7 @@ def test_close_vs_booking_exactly_one_wins_and_a_booking_is_listed(race_app):
                 {"start": day.isoformat()}, "staff@clinic.example"
             )[0]
 
-        run_together(close, lambda s=slot, p=patient: _try_book(service, s, p))
+        burst(close, lambda s=slot, p=patient: _try_book(service, s, p))
         item = service.store.table.get(slot)
         affected = [i["appointmentId"] for i in service.closures.affected(closure_box["closure"])]
         if item["status"] == "PENDING":
