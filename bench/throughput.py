@@ -31,15 +31,13 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import benchlib  # also puts the project root on sys.path
 
-from localdev.services import start_dynalite
-from localdev.stack import ROOT, Stack
+from localdev.stack import Stack
 
 WORKERS = 2
 THREADS = 4
@@ -48,43 +46,14 @@ TARGET = 0.80
 SLOTS = 200
 
 
-def wsgi_target() -> str:
-    """The WSGI entry gunicorn serves."""
-    return "webapp.wsgi:app"
+WSGI_TARGET = "webapp.wsgi:app"  # what localdev's stack serves
 
 
 class GunicornStack(Stack):
-    """localdev's stack, with this benchmark's gunicorn settings and WSGI entry."""
+    """localdev's stack, with gunicorn's threaded worker named (not left to inference)."""
 
-    def start(self) -> None:
-        from webapp.settings import load_settings
-
-        env = self.app_env()
-        self.settings = load_settings(env)
-        self._dynalite = start_dynalite(self.dynamodb_port)
-        if self.with_redis:
-            self.start_redis()
-        self.store.table.create()
-        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self._gunicorn = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn",
-                "--worker-class", "gthread",
-                "--workers", str(self.workers),
-                "--threads", str(self.threads),
-                "--bind", f"127.0.0.1:{self.port}",
-                "--backlog", "2048",
-                "--keep-alive", "30",
-                "--timeout", "30",
-                "--graceful-timeout", "5",
-                wsgi_target(),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log_file,
-            stderr=self._log_file,
-        )  # fmt: skip
-        self._wait_until_serving()
+    def gunicorn_args(self) -> list[str]:
+        return ["--worker-class", "gthread", *super().gunicorn_args()]
 
 
 def wrk_binary() -> str:
@@ -155,7 +124,7 @@ def measure(rounds: int, duration: float, workers: int = WORKERS, threads: int =
         status, cache, body = get(listing_url)
         still_cached = status == 200 and cache == "HIT" and len(json.loads(body)) == SLOTS
     report = {
-        "server": f"gunicorn {workers} workers (gthread) x {threads} threads, {wsgi_target()}",
+        "server": f"gunicorn {workers} workers (gthread) x {threads} threads, {WSGI_TARGET}",
         "load": f"wrk -t1 -c{CONNECTIONS} -d{duration:g}s, {rounds} rounds alternating",
         "still_cached": still_cached,
     }

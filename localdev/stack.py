@@ -122,36 +122,28 @@ class Stack:
 
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self._gunicorn = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(self.workers),
-                "--threads",
-                str(self.threads),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--backlog",
-                "2048",
-                "--timeout",
-                "30",
-                "--graceful-timeout",
-                "5",
-                "--keep-alive",
-                "30",
-                # Room for the longest URL the API admits (a 512-character token, each
-                # character up to 12 bytes percent-encoded), as API Gateway's own limit is.
-                "--limit-request-line",
-                "8190",
-                "webapp.wsgi:app",
-            ],
+            [sys.executable, "-m", "gunicorn", *self.gunicorn_args(), "webapp.wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=self._log_file,
             stderr=self._log_file,
         )
         self._wait_until_serving()
+
+    def gunicorn_args(self) -> list[str]:
+        """gunicorn's options for this stack (a benchmark adds its worker class)."""
+        return [
+            "--workers", str(self.workers),
+            "--threads", str(self.threads),
+            "--bind", f"127.0.0.1:{self.port}",
+            "--backlog", "2048",
+            "--timeout", "30",
+            "--graceful-timeout", "5",
+            "--keep-alive", "30",
+            # Room for the longest URL the API admits (a 512-character token, each
+            # character up to 12 bytes percent-encoded), as API Gateway's own limit is.
+            "--limit-request-line", "8190",
+        ]  # fmt: skip
 
     def _wait_until_serving(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
