@@ -201,6 +201,10 @@ class PatientData:
         now = clock.iso_timestamp()
         now_slot = clock.now_slot(self.settings.tz)
         erased = cancelled = records = 0
+        # Waitlist entries (and other sources) first: cancelling a future booking below
+        # offers its time again, and the erased patient's own entry must not be offered it.
+        for source in self.sources:
+            records += source.erase(keys)
         for item in self.erasure.bookings_of(keys):
             mailbox = str(item.get("patientEmail", "")).strip().lower()
             if mailbox and mailbox not in mailboxes:
@@ -229,7 +233,7 @@ class PatientData:
             records += self.erasure.delete_counter(key)
         for mailbox in mailboxes:
             records += self.erasure.delete_suppression(mailbox)
-        for source in self.sources:
+        for source in self.sources:  # under the keys the bookings added, if any
             records += source.erase(keys)
         if cancelled:
             self.cache.invalidate()
