@@ -315,3 +315,40 @@ def test_export_and_erasure_include_the_entries(app, monkeypatch, staff_account)
     )
     assert erased.get_json()["erased"]["otherRecords"] == 1
     assert "ada.q" not in scan(services(app).store)
+
+
+# -- staff, and the stream ---------------------------------------------------------------------
+
+
+def test_staff_see_the_days_waitlist_in_join_order(app, monkeypatch, staff_client):
+    join(app, monkeypatch, 2, patientName="Second Person", patientEmail="second@example.com")
+    join(app, monkeypatch, 1, patientName="First Person", patientEmail="first@example.com")
+    join(app, monkeypatch, 3, patientName="Later Days", fromDate="2030-06-11")
+    page = staff_client.get("/staff/day?day=2030-06-06")
+    assert page.status_code == 200
+    assert page.text.index("First Person") < page.text.index("Second Person")
+    assert "second@example.com" in page.text and "Later Days" not in page.text
+    assert "Nobody is waiting" in staff_client.get("/staff/day?day=2030-06-20").text
+
+
+def test_the_stream_handler_sends_the_join_email_and_offers(lambda_app, monkeypatch, add_slot):
+    from tests.notification_helpers import FakeContext, sent_emails, stream_event, stream_record
+
+    tick(monkeypatch, 1)
+    client = lambda_app.test_client()
+    assert client.post("/join-waitlist", json=join_json()).status_code == 201
+    assert sent_emails() == []  # the web request only writes; the stream sends
+    store = services(lambda_app).store
+    (entry,) = store.waitlist.covering(datetime(2030, 6, 6).date(), 28)
+    slot_id = add_slot(DAY, "11:00")
+    slot = store.appointments.get(slot_id)
+    event = stream_event(
+        stream_record("INSERT", None, entry),
+        stream_record("INSERT", None, slot),
+        stream_record("INSERT", None, slot),  # a repeated record: no second email
+    )
+    result = worker.handle_stream(event, FakeContext())
+    assert result == {"batchItemFailures": []}
+    subjects = sorted(str(m["Subject"]) for m in sent_emails())
+    assert len(subjects) == 2
+    assert "a time is free on" in subjects[0] and "on the waitlist" in subjects[1]
