@@ -1,6 +1,7 @@
 """The waitlist: patients waiting for a time in a date range, with one practitioner or anyone.
 
-- Joining (`join`): the page and `POST /waitlist` check the same form (waitlist_form.py),
+- Joining (`join`): the page and `POST /join-waitlist` check the same form
+  (waitlist_form.py),
   count against the client's waitlist rate limit (limits.py) and take one of the
   address's WAITLIST_MAX_ENTRIES_PER_EMAIL places (store/waitlist.py: a conditional put
   per place, so a burst cannot exceed it). The range runs from today at the earliest to
@@ -9,7 +10,7 @@
   to leave.
 - Offers: when a time is freed or added, the notifier (notifications/waitlist_mail.py)
   emails the first WAITLIST_OFFERS_PER_TIME entries covering it, in the order they
-  joined, each with a link that books that time for them (`book_offer`). Everyone
+  joined, each with a link that books that time for them (waitlist_pages.py). Everyone
   offered a time may take it; the booking is the usual conditional write, so the first
   to confirm gets it and the others see the usual "just taken" page with other times.
 - Leaving: every waitlist email carries a link; an entry ends by itself after its range,
