@@ -1,13 +1,12 @@
 """The waitlist: patients waiting for a time in a date range, with one practitioner or anyone.
 
 - Joining (`join`): the page and `POST /join-waitlist` check the same form
-  (waitlist_form.py),
-  count against the client's waitlist rate limit (limits.py) and take one of the
-  address's WAITLIST_MAX_ENTRIES_PER_EMAIL places (store/waitlist.py: a conditional put
-  per place, so a burst cannot exceed it). The range runs from today at the earliest to
-  the booking horizon's last day. The entry is then handed to the notifier, which sends
-  one email holding nothing the requester typed: the range, the practitioner, the link
-  to leave.
+  (waitlist_form.py), count against the client's waitlist rate limit (limits.py) and
+  take one of the address's WAITLIST_MAX_ENTRIES_PER_EMAIL places (store/waitlist.py:
+  a conditional put per place, so a burst cannot exceed it). The range runs from today
+  at the earliest to the booking horizon's last day. The entry is then handed to the
+  notifier, which sends one email holding nothing the requester typed: the range, the
+  practitioner, the link to leave.
 - Offers: when a time is freed or added, the notifier (notifications/waitlist_mail.py)
   emails the first WAITLIST_OFFERS_PER_TIME entries covering it, in the order they
   joined, each with a link that books that time for them (waitlist_pages.py). Everyone
