@@ -74,7 +74,9 @@ def test_reception_day_has_a_column_per_practitioner(
     assert f'<a href="/staff/appointments/{waiting}">Waiting GH</a>' in rows[1]
     assert "Hopper" not in html  # initials only
     queries = [params for name, params in calls if name in ("Query", "Scan")]
-    assert len(queries) == 4 and all(q["IndexName"] == "status-slotStart-index" for q in queries)
+    # One per status shown, and one for the day's waitlist (its partition of the index).
+    assert len(queries) == 5 and all(q["IndexName"] == "status-slotStart-index" for q in queries)
+    assert sum(":waitlisted" in q["KeyConditionExpression"] for q in queries) == 1
     assert 'href="/staff/day?day=2030-06-05" rel="next"' in html
 
 

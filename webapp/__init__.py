@@ -79,13 +79,27 @@ def register_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask, settings: Settings) -> None:
-    from . import api, calendar_subscription, confirm_pages, ops, pages, self_service, staff
+    from . import (
+        api,
+        calendar_subscription,
+        confirm_pages,
+        ops,
+        pages,
+        self_service,
+        staff,
+        waitlist_pages,
+    )
 
     extensions.csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request
     extensions.csrf.exempt(self_service.bp)  # the same; the token in the path is the key
     CORS(
         app,
-        resources=[r"/appointment-slot", r"/book-appointment", r"/my-appointment/.*"],
+        resources=[
+            r"/appointment-slot",
+            r"/book-appointment",
+            r"/join-waitlist",
+            r"/my-appointment/.*",
+        ],
         origins=list(settings.cors_allowed_origins),
         # Open to every origin (the seed's default): say "*" rather than echo each Origin.
         send_wildcard=settings.cors_allowed_origins == ("*",),
@@ -97,6 +111,7 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(confirm_pages.bp)
+    app.register_blueprint(waitlist_pages.bp)
     app.register_blueprint(self_service.bp)
     staff.init_app(app, settings)
     app.register_blueprint(calendar_subscription.bp)

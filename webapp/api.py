@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import links, manage_links
-from .extensions import availability, bookings, limits, practitioners, settings
+from .extensions import availability, bookings, limits, practitioners, settings, waitlist
 from .limits import client_ip
 from .store.appointments import PENDING, UNCONFIRMED
 from .validation import (
@@ -72,4 +72,30 @@ def book_appointment():
         )
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"  # it holds the private link
+    return response
+
+
+@bp.post("/join-waitlist")
+def join_waitlist():
+    from .waitlist_form import parse_waitlist_json  # wtforms: only where it is checked
+
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ValidationFailed("The request body must be JSON (Content-Type: application/json).")
+    if isinstance(payload, dict):
+        check_honeypot(payload.get(HONEYPOT_FIELD))
+    values = parse_waitlist_json(payload)
+    limits().count_waitlist_join(client_ip())
+    entry = waitlist().join(values)
+    body = {
+        "message": "You are on the waitlist. We have sent an email with a link to leave it; "
+        "when a time in these dates is freed or added, we email a link that books it.",
+        "entryId": entry["entryId"],
+        "fromDate": entry["fromDate"],
+        "toDate": entry["toDate"],
+        "practitionerId": entry.get("practitionerId"),
+    }
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import clock
 from .cache import SlotCache
+from .notifications import events
 from .settings import Settings
 from .store import Store
 from .store.appointments import AVAILABLE, public_slot, slot_start
@@ -189,6 +190,7 @@ class Availability:
         now = self.now_slot()
         pid = practitioner["id"] if practitioner else None
         created = existing = 0
+        opened: list[dict[str, str]] = []
         for day in days:
             for time in times:
                 if slot_start(day.isoformat(), time) > now:
@@ -200,12 +202,14 @@ class Availability:
                         new_id, REMOVED_BY_STAFF, now, stamp, manual=True
                     ):
                         created += 1
+                        opened.append({"appointmentId": new_id, "appointmentDate": day.isoformat()})
                     else:
                         existing += 1
                 if on_progress:
                     on_progress()
         if created:
             self.cache.invalidate()
+            events.opened(self.settings, opened)
         return created, existing
 
     def remove(self, appointment_id: str) -> dict[str, Any]:

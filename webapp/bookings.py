@@ -314,6 +314,7 @@ class Bookings:
             return False
         if created:
             self.cache.invalidate()
+            events.opened(self.settings, [{**record, "appointmentId": new_id}])
         return True
 
 

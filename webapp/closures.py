@@ -27,6 +27,7 @@ from typing import Any
 from . import clock
 from .bookings import Bookings, clean_reason
 from .cache import SlotCache
+from .notifications import events
 from .practitioners import Practitioners, slot_id
 from .schedule import Schedule, is_closed, starts_for
 from .settings import Settings
@@ -219,6 +220,7 @@ class Closures:
         removed_by = f"closure#{closure_id}"
         now_slot = clock.now_slot(self.settings.tz)
         reopened = 0
+        opened: list[dict] = []
         after = max(_before(closure["start"]), now_slot)
         for item in self.store.schedule.in_window(REMOVED, after, f"{closure['end']}T23:59"):
             if item.get("removedBy") != removed_by:
@@ -232,11 +234,14 @@ class Closures:
                     item["appointmentId"], removed_by, f"closure#{covering[0]['id']}"
                 )
                 continue
-            reopened += self.store.schedule.reopen(
+            if self.store.schedule.reopen(
                 item["appointmentId"], removed_by, now_slot, clock.iso_timestamp()
-            )
+            ):
+                reopened += 1
+                opened.append(item)
         if reopened:
             self.cache.invalidate()
+            events.opened(self.settings, opened)
         start, end = date.fromisoformat(closure["start"]), date.fromisoformat(closure["end"])
         created = self.schedule.roll(start, end).created
         return {"reopened": reopened, "created": created}

@@ -18,10 +18,17 @@ from .store.errors import (
     Unavailable,
 )
 from .validation import BookingRefused, ValidationFailed
+from .waitlist import WaitlistFull, full_message
 
 log = logging.getLogger(__name__)
 
-API_PATH_PREFIXES = ("/appointment-slot", "/book-appointment", "/my-appointment/", "/api/")
+API_PATH_PREFIXES = (
+    "/appointment-slot",
+    "/book-appointment",
+    "/join-waitlist",
+    "/my-appointment/",
+    "/api/",
+)
 OPS_PATHS = ("/healthz", "/livez", "/openapi.json")
 RETRY_AFTER_SECONDS = 5
 FORM_EXPIRED = "The form has expired. Please go back, reload the page and try again."
@@ -116,6 +123,13 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(409, message)
         return _page(409, "You already have open requests", message)
+
+    @app.errorhandler(WaitlistFull)
+    def waitlist_full(error: WaitlistFull):
+        message = full_message(error)
+        if wants_json():
+            return json_error(409, message, {"patientEmail": [message]})
+        return _page(409, "You are on the waitlist already", message)
 
     @app.errorhandler(RateLimited)
     def rate_limited(error: RateLimited):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .schedule import Schedule
     from .settings import Settings
     from .store import Store
+    from .waitlist import Waitlist
 
 EXTENSION_KEY = "clinic"
 
@@ -122,6 +123,7 @@ class Services:
     practitioners: Practitioners
     schedule: Schedule
     closures: Closures
+    waitlist: Waitlist
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
@@ -136,6 +138,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     from .rescheduling import Rescheduling
     from .schedule import Schedule
     from .store import Store
+    from .waitlist import Waitlist
 
     store = Store(settings)
     cache = SlotCache(settings, client=redis_client)
@@ -156,6 +159,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
         practitioners=practitioners,
         schedule=schedule,
         closures=Closures(settings, store, cache, practitioners, schedule, bookings),
+        waitlist=Waitlist(settings, store, practitioners),
     )
 
 
@@ -215,3 +219,7 @@ def schedule() -> Schedule:
 
 def closures() -> Closures:
     return services().closures
+
+
+def waitlist() -> Waitlist:
+    return services().waitlist

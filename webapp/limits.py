@@ -5,7 +5,8 @@
   table (`store/counters.py`), shared just the same. When that store fails, a counter
   falls back to this process's memory: weaker (one container only), but a limit is never
   silently switched off.
-- `Limits`: the app's limits over those counters: booking attempts per client, and
+- `Limits`: the app's limits over those counters: booking attempts and waitlist joins
+  per client, and
   failed staff sign-ins per account and per client.
 - `fingerprint`: keys and log lines hold no personal data, only keyed hashes.
 
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 BOOKING_RATE_LIMITED = (
     "You have made several booking requests in a short time. Please wait a few minutes "
     "and try again, or call the clinic."
+)
+WAITLIST_RATE_LIMITED = (
+    "You have asked to join the waitlist several times in a short time. Please wait a few "
+    "minutes and try again, or call the clinic."
 )
 SIGN_IN_THROTTLED = "Too many sign-in attempts. Please wait a few minutes and try again."
 
@@ -325,6 +330,18 @@ class Limits:
         if count > settings.booking_rate_limit:
             log.warning("booking refused reason=rate_limit client=%s", key)
             raise RateLimited(BOOKING_RATE_LIMITED, retry_after)
+
+    def count_waitlist_join(self, client: str) -> None:
+        """Count an attempt to join the waitlist: the booking attempts' limit and window,
+        counted apart (one does not use up the other); RateLimited past the limit."""
+        settings = self.settings
+        key = fingerprint(settings, "ip", client)
+        count, retry_after = self.counters.hit(
+            f"waitlist:ip:{key}", settings.booking_rate_window_seconds
+        )
+        if count > settings.booking_rate_limit:
+            log.warning("waitlist refused reason=rate_limit client=%s", key)
+            raise RateLimited(WAITLIST_RATE_LIMITED, retry_after)
 
     def _sign_in_keys(self, email: str, client: str) -> list[tuple[str, int]]:
         settings = self.settings

@@ -22,3 +22,13 @@ def public_url(settings: Settings, path: str) -> str:
 def manage_url(settings: Settings, token: str) -> str:
     """The patient's private link to see or cancel a request (route `pages.manage`)."""
     return public_url(settings, f"/manage/{token}")
+
+
+def waitlist_leave_url(settings: Settings, token: str) -> str:
+    """A waitlist entry's link to leave the waitlist (route `waitlist_pages.leave`)."""
+    return public_url(settings, f"/waitlist/leave/{token}")
+
+
+def waitlist_offer_url(settings: Settings, token: str) -> str:
+    """The link that books a time offered to a waitlist entry (`waitlist_pages.offer`)."""
+    return public_url(settings, f"/waitlist/offer/{token}")

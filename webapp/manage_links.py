@@ -1,4 +1,5 @@
-"""Private links that let a patient see, move and cancel their own request.
+"""Private links that let a patient see, move and cancel their own request, and leave
+the waitlist or book a time it offers them.
 
 The token is signed with SECRET_KEY and names both the slot and the request's
 `requestedAt`, so it only ever opens the booking it was issued for: when a freed time is
@@ -75,3 +76,49 @@ def read_token(settings: Settings, token: str) -> tuple[str, str]:
 def matches(item: dict[str, Any] | None, requested_at: str) -> bool:
     """Whether the item is still the request the token was issued for."""
     return item is not None and item.get("requestedAt") == requested_at
+
+
+# -- waitlist links ------------------------------------------------------------------------
+# A waitlist entry's links name its key and its random `entryId` (store/waitlist.py), so
+# they open only that entry: once it ends, a new entry in the same place is not theirs.
+# Leaving and booking an offered time are separate salts, so neither passes for the other.
+LEAVE_SALT = "waitlist-leave"
+OFFER_SALT = "waitlist-offer"
+
+
+def make_leave_token(settings: Settings, entry: dict[str, Any]) -> str:
+    return URLSafeSerializer(settings.secret_key, salt=LEAVE_SALT).dumps(
+        [entry["appointmentId"], entry["entryId"]]
+    )
+
+
+def make_offer_token(settings: Settings, entry: dict[str, Any], appointment_id: str) -> str:
+    return URLSafeSerializer(settings.secret_key, salt=OFFER_SALT).dumps(
+        [entry["appointmentId"], entry["entryId"], appointment_id]
+    )
+
+
+def _read(settings: Settings, salt: str, token: str, size: int) -> list[str]:
+    if len(token) > 512:
+        raise BadManageToken("token too long")
+    try:
+        values = URLSafeSerializer(settings.secret_key, salt=salt).loads(token)
+    except (BadData, ValueError, TypeError):
+        raise BadManageToken("invalid token") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise BadManageToken("invalid token")
+    if not all(isinstance(value, str) for value in values):
+        raise BadManageToken("invalid token")
+    return values
+
+
+def read_leave_token(settings: Settings, token: str) -> tuple[str, str]:
+    """(entry key, entryId) named by a genuine leave link."""
+    key, entry_id = _read(settings, LEAVE_SALT, token, 2)
+    return key, entry_id
+
+
+def read_offer_token(settings: Settings, token: str) -> tuple[str, str, str]:
+    """(entry key, entryId, appointmentId) named by a genuine offer link."""
+    key, entry_id, appointment_id = _read(settings, OFFER_SALT, token, 3)
+    return key, entry_id, appointment_id

@@ -157,9 +157,10 @@ class Rescheduling:
         """Offer the old time again (as declines and cancels do); never raises."""
         if has_started(left, self.now_slot()):
             return None
+        new_id = replacement_id(left)
         try:
             created = self.store.appointments.put_slot(
-                replacement_id(left),
+                new_id,
                 left["appointmentDate"],
                 left["appointmentTime"],
                 clock.iso_timestamp(),
@@ -170,4 +171,5 @@ class Rescheduling:
             return False
         if created:
             self.cache.invalidate()
+            events.opened(self.settings, [{**left, "appointmentId": new_id}])
         return True

@@ -15,8 +15,8 @@ expire by TTL 30 days after their email (less than the shortest retention allowe
 are kept on erasure because they are what stops a late stream record or a dead-letter
 replay from mailing the erased patient again.
 
-Other record kinds holding patient data (a waitlist) join by adding a `RecordSource` to
-`SOURCES`: export and erasure then include them.
+Other record kinds holding patient data (the waitlist) join by adding a `RecordSource`
+class to `SOURCES`: export, erasure and the daily run then include them.
 """
 
 from __future__ import annotations
@@ -52,8 +52,19 @@ class RecordSource(Protocol):
 
     def erase(self, email_keys: list[str]) -> int: ...
 
+    def purge(self) -> int:
+        """Delete the records past their retention; how many."""
+        ...
 
-SOURCES: list[RecordSource] = []
+
+def _sources() -> list:
+    from .waitlist import WaitlistRecords
+
+    return [WaitlistRecords]
+
+
+# Each is built with (settings, store).
+SOURCES: list[type] = _sources()
 
 
 def clean_address(raw: Any) -> str:
@@ -100,6 +111,7 @@ class PatientData:
         self.bookings = bookings
         self.cache = cache
         self.erasure = Erasure(store.table)
+        self.sources: list[RecordSource] = [source(settings, store) for source in SOURCES]
 
     # -- retention -----------------------------------------------------------------------
     def cutoffs(self) -> tuple[str, str]:
@@ -130,6 +142,8 @@ class PatientData:
                     cleared += self.erasure.clear_old(item["appointmentId"], before, now)
         self.erasure.raise_watermark(before, now)
         log.info("patient data retention: %d booking(s) cleared before %s", cleared, before)
+        for source in self.sources:
+            source.purge()
         return cleared
 
     # -- a patient's request -------------------------------------------------------------
@@ -168,13 +182,16 @@ class PatientData:
             "emailsSent": emails,
             "suppressions": suppressions,
             "openRequestCounters": counters,
-            **{source.name: source.export(keys) for source in SOURCES},
+            **{source.name: source.export(keys) for source in self.sources},
         }
         audit.info(
             "patient data exported by %s: %d booking(s), %d other record(s)",
             staff_email,
             len(found),
-            len(emails) + len(suppressions) + len(counters),
+            len(emails)
+            + len(suppressions)
+            + len(counters)
+            + sum(len(document[source.name]) for source in self.sources),
         )
         return document
 
@@ -184,6 +201,10 @@ class PatientData:
         now = clock.iso_timestamp()
         now_slot = clock.now_slot(self.settings.tz)
         erased = cancelled = records = 0
+        # Waitlist entries (and other sources) first: cancelling a future booking below
+        # offers its time again, and the erased patient's own entry must not be offered it.
+        for source in self.sources:
+            records += source.erase(keys)
         for item in self.erasure.bookings_of(keys):
             mailbox = str(item.get("patientEmail", "")).strip().lower()
             if mailbox and mailbox not in mailboxes:
@@ -212,7 +233,7 @@ class PatientData:
             records += self.erasure.delete_counter(key)
         for mailbox in mailboxes:
             records += self.erasure.delete_suppression(mailbox)
-        for source in SOURCES:
+        for source in self.sources:  # under the keys the bookings added, if any
             records += source.erase(keys)
         if cancelled:
             self.cache.invalidate()

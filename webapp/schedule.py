@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from . import clock
 from .cache import SlotCache
+from .notifications import events
 from .practitioners import WEEKDAYS, Practitioners, slot_id
 from .settings import Settings
 from .store import Store
@@ -119,6 +120,7 @@ class Schedule:
         last = min(end or self.horizon_end(), self.horizon_end())
         now_slot = clock.now_slot(self.tz)
         created = existing = closed = 0
+        opened: list[dict[str, str]] = []
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         for practitioner in directory["practitioners"].values():
             if not practitioner.get("active", True) or not practitioner.get("hours"):
@@ -135,17 +137,17 @@ class Schedule:
                 for hhmm in starts:
                     if slot_start(day.isoformat(), hhmm) <= now_slot:
                         continue
+                    new_id = slot_id(day, hhmm, practitioner["id"])
                     made = self.store.schedule.put_open(
-                        slot_id(day, hhmm, practitioner["id"]),
-                        day.isoformat(),
-                        hhmm,
-                        practitioner,
-                        clock.iso_timestamp(),
+                        new_id, day.isoformat(), hhmm, practitioner, clock.iso_timestamp()
                     )
+                    if made:
+                        opened.append({"appointmentId": new_id, "appointmentDate": day.isoformat()})
                     created += made
                     existing += not made
         if created:
             self.cache.invalidate()
+            events.opened(self.settings, opened)  # new hours, or a closure lifted
         log.info(
             "schedule rolled: %d created, %d existing, %d closed, %d day(s)",
             created,

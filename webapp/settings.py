@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 APP_ENVS = ("local", "test", "production")
+# Export and erasure read this many waitlist places per address, whatever the cap is now.
+WAITLIST_PLACES_MAX = 10
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105
 
 
@@ -62,6 +64,9 @@ class Settings:
     booking_rate_limit: int = 5
     booking_rate_window_seconds: int = 600
     max_open_requests_per_email: int = 3
+    # The waitlist (waitlist.py): entries per email address, emails per freed time.
+    waitlist_max_entries_per_email: int = 3
+    waitlist_offers_per_time: int = 10
     login_max_failures_per_account: int = 5
     login_max_failures_per_client: int = 20
     login_lockout_seconds: int = 900
@@ -247,6 +252,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         booking_rate_limit=_int(env, "BOOKING_RATE_LIMIT", 5, minimum=1),
         booking_rate_window_seconds=_int(env, "BOOKING_RATE_WINDOW_SECONDS", 600, minimum=1),
         max_open_requests_per_email=_int(env, "MAX_OPEN_REQUESTS_PER_EMAIL", 3, minimum=1),
+        waitlist_max_entries_per_email=_int(env, "WAITLIST_MAX_ENTRIES_PER_EMAIL", 3, minimum=1),
+        waitlist_offers_per_time=_int(env, "WAITLIST_OFFERS_PER_TIME", 10, minimum=1),
         login_max_failures_per_account=_int(env, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1),
         login_max_failures_per_client=_int(env, "LOGIN_MAX_FAILURES_PER_CLIENT", 20, minimum=1),
         login_lockout_seconds=_int(env, "LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
@@ -269,6 +276,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         raise ConfigError(
             "EMAIL_CONFIRMATION_MINUTES must be at most a week (10080), "
             f"got {settings.email_confirmation_minutes}"
+        )
+    if settings.waitlist_max_entries_per_email > WAITLIST_PLACES_MAX:
+        raise ConfigError(
+            f"WAITLIST_MAX_ENTRIES_PER_EMAIL must be at most {WAITLIST_PLACES_MAX}, "
+            f"got {settings.waitlist_max_entries_per_email}"
         )
     if settings.redis_port > 65535:
         raise ConfigError(f"REDIS_PORT must be a TCP port, got {settings.redis_port}")

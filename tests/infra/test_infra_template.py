@@ -244,7 +244,15 @@ def test_stream_feeds_the_notifier_with_dlq_bisect_and_bounded_retries(resources
     assert props["MaximumRecordAgeInSeconds"] <= 6 * 3600
     destination = props["DestinationConfig"]["OnFailure"]["Destination"]
     assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
-    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    pattern, new_times, opened = [
+        json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]
+    ]
+    # The waitlist: new entries and new open slots, and slots that become open again.
+    assert new_times["eventName"] == ["INSERT"]
+    assert set(new_times["dynamodb"]["NewImage"]["status"]["S"]) == {"WAITLISTED", "AVAILABLE"}
+    assert opened["eventName"] == ["MODIFY"]
+    assert opened["dynamodb"]["NewImage"]["status"]["S"] == ["AVAILABLE"]
+    assert opened["dynamodb"]["OldImage"]["status"]["S"] == [{"anything-but": ["AVAILABLE"]}]
     assert pattern["eventName"] == ["MODIFY"]
     # Every status change decide() turns into an email, and no other.
     assert set(pattern["dynamodb"]["NewImage"]["status"]["S"]) == {
@@ -400,6 +408,7 @@ def test_notifier_role_reads_its_stream_mails_and_dead_letters(resources):
     }
     # GetItem: the recipient's suppression record (bounced or complaining address).
     assert granted[TABLE] == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert granted[INDEX] == {"dynamodb:Query"}  # the waitlist entries of a freed time's day
     assert granted[DLQ] == {"sqs:SendMessage"}
     assert_sends_only_as_mail_from(resources, "NotifierRole", "notifier")
     assert not any(a.startswith("ec2:") for a in set().union(*granted.values()))
@@ -612,5 +621,5 @@ def test_the_stream_filter_lets_through_every_change_that_means_an_email(resourc
     }
     (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
     filters = mapping["Properties"]["FilterCriteria"]["Filters"]
-    (pattern,) = [json.loads(f["Pattern"]) for f in filters]
+    pattern = json.loads(filters[0]["Pattern"])  # the bookings' (the others: the waitlist's)
     assert emailing <= set(pattern["dynamodb"]["NewImage"]["status"]["S"])

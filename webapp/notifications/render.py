@@ -33,6 +33,9 @@ from .decide import (
     Notice,
 )
 
+# The waitlist's emails are rendered by waitlist_mail.py (which imports this module).
+WAITLIST_KINDS = ("waitlist-joined", "waitlist-offer")
+
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "email"
 
 _SUBJECTS = {
@@ -156,6 +159,10 @@ def recipient(settings: Settings, notice: Notice) -> str | None:
 
 def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     """The email for a notice; None when it has nobody to go to (no staff address)."""
+    if notice.kind in WAITLIST_KINDS:
+        from . import waitlist_mail
+
+        return waitlist_mail.render(settings, notice)
     # SES takes ASCII addresses only (an internationalised domain in its IDNA form); an
     # address it can never deliver to is not sent to at all.
     to = ascii_address(recipient(settings, notice))

@@ -37,7 +37,7 @@ from .. import clock
 from ..observability import configure_logging, lambda_invocation
 from ..settings import Settings, load_settings
 from ..store import Store
-from . import metrics
+from . import metrics, waitlist_mail
 from .decide import Notice, decide, reminder
 from .render import recipient, render
 from .send import send, send_budget_millis
@@ -126,9 +126,21 @@ class Notifier:
         self, old: dict[str, Any] | None, new: dict[str, Any] | None, time_left: TimeLeft = None
     ) -> int:
         """Send every email the change means; raises after trying all if any failed."""
+        notices: list = decide(old, new)
+        notices += waitlist_mail.joined(old, new)
+        if waitlist_mail.opened_time(old, new):
+            notices += waitlist_mail.offers(self.settings, self.store, [new])
+        return self._deliver_all(notices, time_left)
+
+    def offer(self, slots: list[dict[str, Any]]) -> int:
+        """Offer freed or added times to the waitlist (the in-process path: a roll may
+        open many times at once, so they are matched one Query per day)."""
+        return self._deliver_all(waitlist_mail.offers(self.settings, self.store, slots))
+
+    def _deliver_all(self, notices: list, time_left: TimeLeft = None) -> int:
         sent = 0
         failure: Exception | None = None
-        for notice in decide(old, new):
+        for notice in notices:
             try:
                 sent += self.deliver(notice, time_left)
             except Exception as error:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import render_template, request
 
 from .. import dayview
-from ..extensions import availability, practitioners, store
+from ..extensions import availability, practitioners, store, waitlist
 from ..validation import ValidationFailed
 from .views import bp
 
@@ -107,4 +107,6 @@ def day():
         earlier=shown - timedelta(days=1),
         later=shown + timedelta(days=1),
         errors=errors,
+        # Who waits for a time this day (one Query of the waitlist's index partition).
+        waiting=waitlist().for_day(shown),
     ), (400 if errors else 200)

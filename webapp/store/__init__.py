@@ -1,13 +1,14 @@
 """The data layer: every read and write of the Appointments table; views never touch boto3.
 
-One table holds eight kinds of record, each with a module of its own over the shared
+One table holds nine kinds of record, each with a module of its own over the shared
 table helper (`table.py`): slots and bookings (`appointments.py`), staff accounts
 (`staff.py`), the open-request counters per email address (`open_requests.py`),
 notification claims (`claims.py`), suppressed addresses (`suppressions.py`), rate-limit
 counters without Redis (`counters.py`) and the health sentinel (`health.py`); moving a
 booking to another time has its writes in `moves.py`; practitioners,
 closures and the slot writes of the weekly roll are in `schedule.py`.
-Staff calendar feeds are in `feeds.py`. Every error this layer raises is in `errors.py`.
+Staff calendar feeds are in `feeds.py`, waitlist entries in `waitlist.py`. Every error
+this layer raises is in `errors.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .schedule import ScheduleRecords
 from .staff import StaffAccounts
 from .suppressions import Suppressions
 from .table import Table, dynamodb_client
+from .waitlist import WaitlistEntries
 
 
 class Store:
@@ -78,6 +80,10 @@ class Store:
     @cached_property
     def feeds(self) -> CalendarFeeds:
         return CalendarFeeds(self.table)
+
+    @cached_property
+    def waitlist(self) -> WaitlistEntries:
+        return WaitlistEntries(self.table)
 
     def ping(self) -> None:
         ping(self.table)

@@ -41,6 +41,7 @@ PUBLIC_SLOT_FIELDS = ("appointmentId", "appointmentDate", "appointmentTime", "st
 PRACTITIONER_FIELDS = ("practitionerId", "practitionerName")
 REMOVED = "REMOVED"  # a time staff removed or closed (store/schedule.py); never listed
 LAST_SLOT = "9999-12-31T23:59"
+WAITLISTED = "WAITLISTED"  # a waitlist entry (store/waitlist.py): never a slot
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Appointments:
     def get(self, appointment_id: str) -> dict[str, Any] | None:
         """The slot or booking with this id; None for no item (or another record kind)."""
         item = self.table.get(appointment_id)
-        if item is None or item.get("status") in (None, REMOVED):
+        if item is None or item.get("status") in (None, REMOVED, WAITLISTED):
             return None
         return item
 

@@ -1,0 +1,96 @@
+"""The waitlist form, shared by the page and the JSON API (like booking_form.py).
+
+Name and address have the booking form's rules (the same field objects); the date range
+and the practitioner are checked against the schedule by waitlist.py, which knows the
+booking horizon and the practitioners. A module of its own so wtforms loads only here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .booking_form import BookingForm
+from .email_address import ascii_address
+from .validation import ValidationFailed
+
+FIELDS = ("patientName", "patientEmail", "fromDate", "toDate", "practitionerId")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class IsoDate:
+    def __init__(self, label: str):
+        self.label = label
+
+    def __call__(self, form, field) -> None:
+        try:
+            if len(field.data) != 10:
+                raise ValueError
+            date.fromisoformat(field.data)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{self.label} must be a date like 2030-06-21.") from None
+
+
+class WaitlistForm(FlaskForm):
+    patientName = BookingForm.patientName
+    patientEmail = BookingForm.patientEmail
+    fromDate = StringField(
+        "From",
+        filters=[_strip],
+        validators=[DataRequired("Please give the first day that suits you."), IsoDate("From")],
+    )
+    toDate = StringField(
+        "To",
+        filters=[_strip],
+        validators=[DataRequired("Please give the last day that suits you."), IsoDate("To")],
+    )
+    practitionerId = StringField(
+        "Who would you like to see?", filters=[_strip], validators=[Optional(), Length(max=64)]
+    )
+
+    def values(self) -> dict[str, Any]:
+        """The checked input: name, ASCII address, dates, practitioner ("" for anyone)."""
+        return {
+            "name": self.patientName.data,
+            "email": ascii_address(self.patientEmail.data) or self.patientEmail.data,
+            "from": date.fromisoformat(self.fromDate.data),
+            "to": date.fromisoformat(self.toDate.data),
+            "practitioner": self.practitionerId.data or "",
+        }
+
+
+def parse_waitlist_json(payload: Any) -> dict[str, Any]:
+    """A JSON request to join the waitlist, checked like the form; ValidationFailed with
+    per-field messages otherwise."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    errors: dict[str, list[str]] = {}
+    strings = {}
+    for name in FIELDS:
+        value = payload.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            errors[name] = [f"{name} must be a string."]
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            errors[name] = [f"{name} must be valid text."]
+            continue
+        strings[name] = value
+    form = WaitlistForm(formdata=MultiDict(strings), meta={"csrf": False})
+    form.validate()
+    for name, messages in form.errors.items():
+        errors.setdefault(name, list(messages))
+    if errors:
+        raise ValidationFailed("Some fields are missing or invalid.", errors)
+    return form.values()
