@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.helpers import booking_json, csrf_token, create_staff, staff_login
+from tests.helpers import booking_json, create_staff, csrf_token, staff_login
 from webapp.extensions import services
 from webapp.notifications.decide import (
     ACCEPTED_KIND,
