@@ -38,6 +38,7 @@ INPUT_FILES = (
     "package-lock.json",
     "scripts/lambda_bytecode.py",
     "scripts/serverless-bytecode.js",
+    "scripts/serverless-catalogs.js",
 )
 INPUT_DIRS = ("webapp", "templates", "static")
 

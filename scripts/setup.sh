@@ -22,3 +22,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "==> Installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The translations' compiled catalogs (.mo, not committed): the app reads them, never
+# compiles them itself. Cheap, so done on every run (a changed .po is picked up).
+.venv/bin/pybabel compile --directory webapp/translations >/dev/null

@@ -74,6 +74,11 @@ HIT_FORBIDDEN = {
     "email_validator",
     "dns",
     "icalendar",
+    # Translations: Flask-Babel loads Babel's dates and numbers and pytz when imported; it
+    # is set up on the first translated page (webapp/i18n.py), never for a listing.
+    "babel",
+    "flask_babel",
+    "pytz",
 }
 # The app's modules a listing never needs (notifications.events, which bookings hand their
 # changes to, is allowed: it imports the rest of the package only when it publishes).

@@ -119,12 +119,11 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
 
 
 def register_templating(app: Flask, settings: Settings) -> None:
-    from . import clock
+    from . import i18n
     from .assets import register_assets
 
     register_assets(app, settings.static_url)
-    app.jinja_env.filters["long_date"] = clock.long_date
-    app.jinja_env.filters["clinic_time"] = lambda value: clock.clinic_time(value, settings.tz)
+    i18n.init_app(app, settings)  # the language, and dates written in it
     app.jinja_env.globals.update(
         clinic_name=settings.clinic_name,
         clinic_timezone=settings.clinic_timezone,

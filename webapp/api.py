@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import links, manage_links
 from .extensions import availability, bookings, limits, practitioners, settings, waitlist
+from .i18n import negotiate
 from .limits import client_ip
 from .store.appointments import PENDING, UNCONFIRMED
 from .validation import (
@@ -50,6 +53,8 @@ def book_appointment():
     if isinstance(payload, dict):
         check_honeypot(payload.get(HONEYPOT_FIELD))
     appointment_id, patient = parse_booking_json(payload)
+    # The emails about it are written in the client's Accept-Language, else the clinic's.
+    patient = replace(patient, language=negotiate(settings(), choice=False))
     limits().count_booking_attempt(client_ip())
     item = bookings().book(appointment_id, patient)
     token = manage_links.make_token(settings(), item)

@@ -14,6 +14,7 @@ from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from .email_address import DeliverableEmail, ascii_address
+from .i18n import lazy_gettext as _l
 from .store.appointments import PatientDetails
 from .validation import EMAIL_MAX, NAME_MAX, NOTES_MAX
 
@@ -52,37 +53,39 @@ class NoInvisibleCharacters:
 
 
 class BookingForm(FlaskForm):
-    # Field names match the JSON API so both report errors under the same keys.
+    # Field names match the JSON API so both report errors under the same keys. Labels and
+    # messages are translated when shown: in the page's language on the booking page, in
+    # English in the JSON API (whose requests are English, see i18n.py).
     patientName = StringField(
-        "Full name",
+        _l("Full name"),
         filters=[_strip],
         validators=[
-            DataRequired("Please enter your name."),
+            DataRequired(_l("Please enter your name.")),
             NoInvisibleCharacters(
-                "Your name contains invisible or control characters; please type it again."
+                _l("Your name contains invisible or control characters; please type it again.")
             ),
-            Length(max=NAME_MAX, message=f"Please keep your name under {NAME_MAX} characters."),
+            Length(max=NAME_MAX, message=_l("Please keep your name under %(max)d characters.")),
         ],
     )
     patientEmail = EmailField(
-        "Email address",
+        _l("Email address"),
         filters=[_strip, _compatible],
         validators=[
-            DataRequired("Please enter your email address."),
-            Length(max=EMAIL_MAX, message="That email address is too long."),
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
             DeliverableEmail(),
         ],
     )
     notes = TextAreaField(
-        "Notes for the clinic (optional)",
+        _l("Notes for the clinic (optional)"),
         filters=[_strip],
         validators=[
             Optional(),
             NoInvisibleCharacters(
-                "The notes contain invisible or control characters; please type them again.",
+                _l("The notes contain invisible or control characters; please type them again."),
                 allowed=NOTES_LAYOUT,
             ),
-            Length(max=NOTES_MAX, message=f"Please keep notes under {NOTES_MAX} characters."),
+            Length(max=NOTES_MAX, message=_l("Please keep notes under %(max)d characters.")),
         ],
     )
 

@@ -31,6 +31,7 @@ from typing import Any
 from . import clock
 from .availability import has_started, slot_id
 from .cache import SlotCache
+from .i18n import N_
 from .limits import fingerprint
 from .notifications import events
 from .settings import Settings
@@ -319,24 +320,26 @@ class Bookings:
 
 
 def conflict_message(conflict: ConflictingChange) -> str:
-    """What a refused change means, in words for staff, patients and API clients."""
+    """What a refused change means, in words for staff, patients and API clients (in English;
+    patient pages show it in their language)."""
     current = conflict.current
     if conflict.reason == Conflict.STALE:
-        return "This link is no longer valid for this booking; nothing was changed."
+        return N_("This link is no longer valid for this booking; nothing was changed.")
     if conflict.reason == Conflict.PAST:
-        return "This appointment has already started, so it can no longer be changed."
+        return N_("This appointment has already started, so it can no longer be changed.")
     status = current["status"]
     if status == AVAILABLE:
-        return "This time has no booking to change; nothing was changed."
+        return N_("This time has no booking to change; nothing was changed.")
     if status == CANCELLED:
-        who = "the patient" if current.get("cancelledBy") == "patient" else "the clinic"
-        return f"This booking was already cancelled by {who}; nothing was changed."
+        if current.get("cancelledBy") == "patient":
+            return N_("This booking was already cancelled by the patient; nothing was changed.")
+        return N_("This booking was already cancelled by the clinic; nothing was changed.")
     if status == DECLINED:
-        return "This request was already declined; nothing was changed."
+        return N_("This request was already declined; nothing was changed.")
     if status == ACCEPTED:
-        return "This request was already accepted; nothing was changed."
+        return N_("This request was already accepted; nothing was changed.")
     if status in (UNCONFIRMED, EXPIRED):  # it never reached the clinic (confirmation.py)
-        return "The patient has not confirmed this request by email; nothing was changed."
+        return N_("The patient has not confirmed this request by email; nothing was changed.")
     if status == RESCHEDULED:
-        return "This booking was moved to another time by the patient; nothing was changed."
-    return "This time was booked a moment ago; nothing was changed."
+        return N_("This booking was moved to another time by the patient; nothing was changed.")
+    return N_("This time was booked a moment ago; nothing was changed.")

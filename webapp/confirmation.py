@@ -34,6 +34,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from . import clock
 from .bookings import Bookings, Change, replacement_id
 from .cache import SlotCache
+from .i18n import N_
 from .settings import Settings
 from .store import Store
 from .store.appointments import ACCEPTED, EXPIRED, PENDING, UNCONFIRMED
@@ -100,17 +101,17 @@ def refusal_message(conflict: ConflictingChange) -> str:
     """Why a confirmation did not happen, for the patient."""
     status = conflict.current.get("status")
     if conflict.reason == Conflict.STALE:
-        return "This link is no longer valid for this request; nothing was changed."
+        return N_("This link is no longer valid for this request; nothing was changed.")
     if status == EXPIRED or is_due(conflict.current):
-        return (
+        return N_(
             "The time to confirm this request has passed, so the time was offered to other "
             "patients. Please book again."
         )
     if conflict.reason == Conflict.PAST:
-        return "This appointment has already started, so it can no longer be confirmed."
+        return N_("This appointment has already started, so it can no longer be confirmed.")
     if status == "CANCELLED":
-        return "This request was cancelled, so it can no longer be confirmed."
-    return "This request can no longer be confirmed."
+        return N_("This request was cancelled, so it can no longer be confirmed.")
+    return N_("This request can no longer be confirmed.")
 
 
 def free_expired_hold(

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from wtforms.validators import ValidationError
 
-INVALID = "Please enter a valid email address, like name@example.com."
-NOT_DELIVERABLE = (
+from .i18n import N_
+
+# Marked for the catalog: the booking page shows them in its language (_forms.html).
+INVALID = N_("Please enter a valid email address, like name@example.com.")
+NOT_DELIVERABLE = N_(
     "We cannot send email to addresses with accented or non-Latin letters before the @. "
     "Please use another address."
 )

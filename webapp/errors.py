@@ -9,6 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .bookings import TooManyOpenRequests, conflict_message
+from .i18n import N_, gettext
 from .limits import RateLimited
 from .store.errors import (
     AppointmentNotFound,
@@ -31,14 +32,21 @@ API_PATH_PREFIXES = (
 )
 OPS_PATHS = ("/healthz", "/livez", "/openapi.json")
 RETRY_AFTER_SECONDS = 5
-FORM_EXPIRED = "The form has expired. Please go back, reload the page and try again."
+FORM_EXPIRED = N_("The form has expired. Please go back, reload the page and try again.")
+TOO_MANY_OPEN = N_(
+    "This email address already has %(limit)d appointment requests waiting or confirmed. "
+    "Please wait for the clinic's answer, or cancel one with the link you received, before "
+    "requesting another."
+)
 
 # What a person sees for the common HTTP errors; API clients get Werkzeug's description.
+# A page's title and message are marked for the catalog where they are written, and
+# error.html shows them in the page's language (the JSON answers stay English).
 FRIENDLY_PAGES = {
-    400: ("Please check your request", "Something in that request was not right."),
-    404: ("Page not found", "We could not find the page you were looking for."),
-    405: ("Page not found", "That page cannot be used this way."),
-    413: ("Too much data", "That form sent more data than we accept."),
+    400: (N_("Please check your request"), N_("Something in that request was not right.")),
+    404: (N_("Page not found"), N_("We could not find the page you were looking for.")),
+    405: (N_("Page not found"), N_("That page cannot be used this way.")),
+    413: (N_("Too much data"), N_("That form sent more data than we accept.")),
 }
 
 
@@ -78,51 +86,49 @@ def register_error_handlers(app: Flask) -> None:
     def validation_failed(error: ValidationFailed):
         if wants_json():
             return json_error(400, error.message, error.fields)
-        return _page(400, "Please check your input", error.message)
+        return _page(400, N_("Please check your input"), error.message)
 
     @app.errorhandler(AppointmentNotFound)
     def not_found(error: AppointmentNotFound):
         if wants_json():
             return json_error(404, "No appointment slot with that id.")
-        return _page(404, "Appointment not found", "We could not find that appointment slot.")
+        return _page(
+            404, N_("Appointment not found"), N_("We could not find that appointment slot.")
+        )
 
     @app.errorhandler(SlotUnavailable)
     def unavailable(error: SlotUnavailable):
         message = (
-            "This appointment slot has already started."
+            N_("This appointment slot has already started.")
             if error.reason == Unavailable.PAST
-            else "This appointment slot is no longer available."
+            else N_("This appointment slot is no longer available.")
         )
         if wants_json():
             return json_error(409, message)
-        return _page(409, "Slot not available", message)
+        return _page(409, N_("Slot not available"), message)
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable):
         log.error("appointments store unavailable: %s", error)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        message = "The booking service is busy. Please try again in a few seconds."
+        message = N_("The booking service is busy. Please try again in a few seconds.")
         if wants_json():
             return json_error(503, message, **headers)
-        return _page(503, "Please try again shortly", message, **headers)
+        return _page(503, N_("Please try again shortly"), message, **headers)
 
     @app.errorhandler(ConflictingChange)
     def conflicting_change(error: ConflictingChange):
         message = conflict_message(error)
         if wants_json():
             return json_error(409, message, status_now=error.current.get("status"))
-        return _page(409, "Nothing was changed", message)
+        return _page(409, N_("Nothing was changed"), message)
 
     @app.errorhandler(TooManyOpenRequests)
     def too_many_open(error: TooManyOpenRequests):
-        message = (
-            f"This email address already has {error.limit} appointment requests waiting or "
-            "confirmed. Please wait for the clinic's answer, or cancel one with the link "
-            "you received, before requesting another."
-        )
         if wants_json():
-            return json_error(409, message)
-        return _page(409, "You already have open requests", message)
+            return json_error(409, TOO_MANY_OPEN % {"limit": error.limit})
+        message = gettext(TOO_MANY_OPEN, limit=error.limit)
+        return _page(409, N_("You already have open requests"), message)
 
     @app.errorhandler(WaitlistFull)
     def waitlist_full(error: WaitlistFull):
@@ -136,19 +142,19 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Retry-After": str(error.retry_after)}
         if wants_json():
             return json_error(429, error.message, **headers)
-        return _page(429, "Please wait a moment", error.message, **headers)
+        return _page(429, N_("Please wait a moment"), error.message, **headers)
 
     @app.errorhandler(BookingRefused)
     def booking_refused(error: BookingRefused):
         if wants_json():
             return json_error(400, error.message)
-        return _page(400, "We could not process this request", error.message)
+        return _page(400, N_("We could not process this request"), error.message)
 
     def csrf_failed(error: HTTPException):
         # CSRFProtect checks every form POST before any view runs: one friendly answer.
         if wants_json():
             return json_error(400, error.description)
-        return _page(400, "Please try again", f"{FORM_EXPIRED} ({error.description})")
+        return _page(400, N_("Please try again"), f"{gettext(FORM_EXPIRED)} ({error.description})")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -173,4 +179,4 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error")
         if wants_json():
             return json_error(500, "Something went wrong on our side.")
-        return _page(500, "Something went wrong", "Something went wrong on our side.")
+        return _page(500, N_("Something went wrong"), N_("Something went wrong on our side."))

@@ -28,6 +28,7 @@ from flask import request
 
 from .cache import redis_client
 from .extensions import settings as app_settings
+from .i18n import N_
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BOOKING_RATE_LIMITED = (
+# Marked for the catalog: a patient page shows it in the patient's language.
+BOOKING_RATE_LIMITED = N_(
     "You have made several booking requests in a short time. Please wait a few minutes "
     "and try again, or call the clinic."
 )

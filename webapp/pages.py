@@ -27,6 +27,7 @@ from . import links, manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
 from .extensions import availability, bookings, limits, practitioners, rescheduling, settings
+from .i18n import N_, current_language
 from .limits import client_ip, fingerprint
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING, UNCONFIRMED
 from .store.errors import (
@@ -51,7 +52,7 @@ bp = Blueprint("pages", __name__)
 JUST_BOOKED_SESSION_KEY = "just_booked"
 JUST_MOVED_SESSION_KEY = "just_moved"
 ALTERNATIVES_SHOWN = 6
-INVALID_LINK = (
+INVALID_LINK = N_(
     "This link is not valid. It may be incomplete or out of date; please use the latest "
     "link from the clinic, or call the clinic."
 )
@@ -146,7 +147,7 @@ def book(appointment_id: str):
     try:
         slot = availability().get_slot(appointment_id)
     except AppointmentNotFound:
-        abort(404, "We could not find that appointment slot.")
+        abort(404, N_("We could not find that appointment slot."))
     from .booking_form import BookingForm  # wtforms: only where a form is shown or checked
 
     form = BookingForm()
@@ -168,7 +169,9 @@ def book(appointment_id: str):
         check_honeypot(request.form.get(HONEYPOT_FIELD))
     if form.validate_on_submit():
         limits().count_booking_attempt(client_ip())
-        patient = replace(form.to_patient(), submission=_submission_key())
+        patient = replace(
+            form.to_patient(), submission=_submission_key(), language=current_language()
+        )
         try:
             item = bookings().book(appointment_id, patient)
         except SlotUnavailable as error:
@@ -266,11 +269,11 @@ def cancel(token: str):
 
 # -- changing the time ---------------------------------------------------------------------
 
-TIME_TAKEN = (
+TIME_TAKEN = N_(
     "Sorry, that time was taken a moment ago. Your appointment is unchanged; please choose "
     "another time."
 )
-TIME_STARTED = "That time has already started. Your appointment is unchanged."
+TIME_STARTED = N_("That time has already started. Your appointment is unchanged.")
 
 
 def _reschedule_page(token: str, record: dict, status: int = 200, error: str | None = None):
@@ -283,7 +286,6 @@ def _reschedule_page(token: str, record: dict, status: int = 200, error: str | N
         slot_href=lambda slot: url_for(
             "pages.reschedule_confirm", token=token, appointment_id=slot["appointmentId"]
         ),
-        slot_action="Move to",
         error=error,
     )
     return _private(make_response(body, status))
@@ -306,7 +308,7 @@ def reschedule_confirm(token: str, appointment_id: str):
     try:
         target = availability().get_slot(appointment_id)
     except AppointmentNotFound:
-        abort(404, "We could not find that appointment time.")
+        abort(404, N_("We could not find that appointment time."))
     if not availability().is_bookable(target) or appointment_id == record["appointmentId"]:
         return _reschedule_page(token, record, 409, TIME_TAKEN)
     if request.method == "GET":

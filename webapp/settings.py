@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 APP_ENVS = ("local", "test", "production")
 # Export and erasure read this many waitlist places per address, whatever the cap is now.
 WAITLIST_PLACES_MAX = 10
+# The languages patient pages and emails are written in (webapp/translations/ holds
+# each one's catalog but English, the language of the source).
+SUPPORTED_LANGUAGES = ("en", "es")
 DEVELOPMENT_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105
 
 
@@ -37,6 +40,9 @@ class Settings:
     cache_key_prefix: str = "clinic"
     clinic_timezone: str = "UTC"
     clinic_name: str = "Our Clinic"
+    # The patient pages' and emails' language when a patient has chosen none and their
+    # browser asks for none we have (one of SUPPORTED_LANGUAGES).
+    clinic_language: str = "en"
     secret_key: str = DEVELOPMENT_SECRET_KEY
     static_url: str | None = None
     cors_allowed_origins: tuple[str, ...] = ("*",)
@@ -214,6 +220,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"CLINIC_TIMEZONE is not a known time zone: {timezone!r}") from None
 
+    language = _str(env, "CLINIC_LANGUAGE", "en")
+    if language not in SUPPORTED_LANGUAGES:
+        raise ConfigError(
+            f"CLINIC_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {language!r}"
+        )
+
     endpoint = _str(env, "DYNAMODB_ENDPOINT_URL", None)
     if endpoint and not _URL.match(endpoint):
         raise ConfigError(f"DYNAMODB_ENDPOINT_URL must be an http(s) URL, got {endpoint!r}")
@@ -244,6 +256,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         cache_key_prefix=_str(env, "CACHE_KEY_PREFIX", "clinic"),
         clinic_timezone=timezone,
         clinic_name=_str(env, "CLINIC_NAME", "Our Clinic"),
+        clinic_language=language,
         secret_key=_str(env, "SECRET_KEY", DEVELOPMENT_SECRET_KEY),
         static_url=static_url,
         cors_allowed_origins=origins,

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from .extensions import settings
 from .http import APPOINTMENT_ID_MAX
+from .i18n import N_
 from .limits import client_ip, fingerprint
 from .store.appointments import PatientDetails
 
@@ -43,7 +44,7 @@ class ValidationFailed(Exception):
 class BookingRefused(Exception):
     """A request that looks automated; the answer is deliberately neutral."""
 
-    message = "We could not process this request. Please try again, or call the clinic."
+    message = N_("We could not process this request. Please try again, or call the clinic.")
 
 
 def check_honeypot(value: Any) -> None:
@@ -108,7 +109,8 @@ def parse_booking_json(payload: Any) -> tuple[str, PatientDetails]:
     form = BookingForm(formdata=MultiDict(strings), meta={"csrf": False})
     form.validate()
     for name, messages in form.errors.items():
-        errors.setdefault(name, list(messages))
+        # Messages may be lazily translated strings: plain text (English here) in JSON.
+        errors.setdefault(name, [str(message) for message in messages])
     if errors:
         raise ValidationFailed("Some fields are missing or invalid.", errors)
     return appointment_id.strip(), form.to_patient()

@@ -202,22 +202,40 @@ def describe(violation: dict) -> str:
     return f"[{violation['impact']}] {violation['id']}: {violation['help']} ({targets})"
 
 
+# Patient pages are audited in each language; staff pages are English only.
+LANGUAGES = [("en", name) for name in MAIN_PAGES] + [
+    ("es", name) for name in MAIN_PAGES if not name.startswith("staff-")
+]
+
+
+def switch_language(page: Page, code: str) -> None:
+    """The switcher's link, as a patient uses it: the same page again, in `code`. (A page
+    that only a POST shows, such as a form with errors, comes back as its GET.)"""
+    page.locator(f'.language-switcher a[hreflang="{code}"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", code)
+
+
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-@pytest.mark.parametrize("name", list(MAIN_PAGES))
-def test_main_page(name, width, new_context, live):
+@pytest.mark.parametrize(("language", "name"), LANGUAGES)
+def test_main_page(language, name, width, new_context, live):
     # bypass_csp lets axe's script in; the app's CSP rightly forbids injected scripts.
     context = new_context(viewport=DESKTOP if width == "desktop" else PHONE, bypass_csp=True)
     page = context.new_page()
     MAIN_PAGES[name](page, live)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    suffix = width
+    if language != "en":
+        switch_language(page, language)
+        suffix = f"{width}-{language}"
 
     shots = ARTIFACTS / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+    page.screenshot(path=shots / f"{name}-{suffix}.png", full_page=True)
 
     violations = axe_violations(page)
     reports = ARTIFACTS / "axe"
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / f"{name}-{width}.json").write_text(json.dumps(violations, indent=2))
+    (reports / f"{name}-{suffix}.json").write_text(json.dumps(violations, indent=2))
     for violation in violations:
         print(describe(violation))
     blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]

@@ -131,3 +131,33 @@ def test_a_bad_day_is_explained_next_to_the_field(page, live):
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(rf"day={day.isoformat()}"))
     assert slots.listed_ids() == [slot]
+
+
+def test_a_spanish_speaking_patient_books_in_spanish(new_context, live):
+    """The browser asks for Spanish (Accept-Language): the walkthrough in Spanish, and the
+    booking remembers it for every later email."""
+    page = new_context(locale="es-ES").new_page()
+    day = live.new_day()
+    slot = live.add_slot(day, "11:30")
+    page.goto(f"{live.url}/?day={day.isoformat()}")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pida una cita")
+    page.locator(f'a.slot[href$="/{slot}"]').click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reservar esta cita")
+    page.get_by_role("button", name="Solicitar esta cita").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.locator("#error-summary")).to_contain_text("Escriba su nombre.")
+    page.get_by_label("Nombre y apellidos").fill("Ana García")
+    page.get_by_label("Correo electrónico").fill(patient_email("ana"))
+    page.get_by_role("button", name="Solicitar esta cita").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Gracias, hemos recibido su solicitud"
+    )
+    expect(page.locator("dl.summary")).to_contain_text("PENDIENTE")
+    expect(page.locator("dl.summary")).to_contain_text("11:30")
+    assert live.item(slot)["language"] == "es"
+    # The switcher takes the same page back to English, and the choice is kept.
+    page.locator('.language-switcher a[hreflang="en"]').click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your appointment request")
+    page.goto(live.url)
+    expect(page.locator("html")).to_have_attribute("lang", "en")

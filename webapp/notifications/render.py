@@ -1,12 +1,14 @@
 """Rendering: the email for a notice, from the templates in templates/email/.
 
 Plain text and HTML parts, and an `.ics` file for accepted appointments (or its
-cancellation). The notifier runs without Flask, so it has its own Jinja environment,
-built on first use.
+cancellation). The notifier runs without Flask, so it has its own Jinja environments, one
+per language, built on first use. A patient's email is written in the language of their
+booking (its `language`, recorded when it was made); staff emails in English.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -19,7 +21,7 @@ from urllib.parse import urlsplit
 from .. import clock, links
 from ..email_address import ascii_address
 from ..manage_links import make_token
-from ..settings import Settings
+from ..settings import SUPPORTED_LANGUAGES, Settings
 from ..store.appointments import UNCONFIRMED
 from ..store.moves import booking_ref
 from .decide import (
@@ -37,31 +39,53 @@ from .decide import (
 WAITLIST_KINDS = ("waitlist-joined", "waitlist-offer")
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "email"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def N_(message: str) -> str:
+    return message
+
 
 _SUBJECTS = {
-    RECEIVED: "{clinic}: we received your appointment request for {when}",
+    RECEIVED: N_("{clinic}: we received your appointment request for {when}"),
     STAFF_NEW_REQUEST: "New appointment request waiting: {when}",
-    ACCEPTED_KIND: "{clinic}: your appointment on {when} is confirmed",
-    DECLINED_KIND: "{clinic}: we could not confirm your appointment request for {when}",
-    CANCELLED_KIND: "{clinic}: your appointment on {when} is cancelled",
-    REMINDER: "Reminder: your appointment at {clinic} on {when}",
-    RESCHEDULED_KIND: "{clinic}: your appointment request is moved to {when}",
+    ACCEPTED_KIND: N_("{clinic}: your appointment on {when} is confirmed"),
+    DECLINED_KIND: N_("{clinic}: we could not confirm your appointment request for {when}"),
+    CANCELLED_KIND: N_("{clinic}: your appointment on {when} is cancelled"),
+    REMINDER: N_("Reminder: your appointment at {clinic} on {when}"),
+    RESCHEDULED_KIND: N_("{clinic}: your appointment request is moved to {when}"),
 }
 
-CONFIRM_SUBJECT = "{clinic}: please confirm your appointment request for {when}"
+CONFIRM_SUBJECT = N_("{clinic}: please confirm your appointment request for {when}")
 
-_env = None
+_envs: dict[str, Any] = {}
 _env_lock = threading.Lock()
 
 
-def _templates():
-    global _env
-    if _env is None:
+@functools.cache
+def translations(language: str):
+    """The compiled catalog of `language` (English, the source's language, has none)."""
+    from babel.support import NullTranslations, Translations
+
+    if language == "en":
+        return NullTranslations()
+    catalog = Translations.load(str(TRANSLATIONS), [language])
+    if not isinstance(catalog, Translations):
+        # Babel falls back to English when the .mo is missing: a package built without
+        # compiling its catalogs would send English to every patient without a word.
+        raise RuntimeError(f"no compiled catalog for {language!r} in {TRANSLATIONS}")
+    return catalog
+
+
+def _templates(language: str = "en"):
+    env = _envs.get(language)
+    if env is None:
         with _env_lock:
-            if _env is None:
+            env = _envs.get(language)
+            if env is None:
                 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-                _env = Environment(
+                env = Environment(
                     loader=FileSystemLoader(str(TEMPLATES)),
                     autoescape=select_autoescape(
                         enabled_extensions=("html",), disabled_extensions=("txt",), default=True
@@ -70,8 +94,28 @@ def _templates():
                     keep_trailing_newline=True,
                     trim_blocks=True,
                     lstrip_blocks=True,
+                    extensions=["jinja2.ext.i18n"],
                 )
-    return _env
+                env.install_gettext_translations(translations(language), newstyle=True)
+                _envs[language] = env
+    return env
+
+
+def email_language(settings: Settings, notice: Notice) -> str:
+    """Staff read English; a patient reads the language of their booking (the clinic's
+    for a booking made before bookings recorded one)."""
+    if notice.kind == STAFF_NEW_REQUEST:
+        return "en"
+    language = notice.item.get("language")
+    return language if language in SUPPORTED_LANGUAGES else settings.clinic_language
+
+
+def _when(date: str, time: str, language: str) -> str:
+    """ "Monday 3 June 2030 at 09:00", in `language`."""
+    return translations(language).ugettext(N_("%(date)s at %(time)s")) % {
+        "date": clock.long_date(date, locale=language),
+        "time": clock.time_of_day(time, locale=language),
+    }
 
 
 def site_domain(settings: Settings) -> str:
@@ -107,9 +151,12 @@ def appointment_minutes(settings: Settings, item: dict[str, Any]) -> int:
     return int(item.get("minutes") or settings.appointment_minutes)
 
 
-def calendar_file(settings: Settings, item: dict[str, Any], kind: str = ACCEPTED_KIND) -> bytes:
+def calendar_file(
+    settings: Settings, item: dict[str, Any], kind: str = ACCEPTED_KIND, language: str = "en"
+) -> bytes:
     """An iCalendar invitation for an accepted appointment (`accepted`), its new time
-    awaiting confirmation (`rescheduled`: tentative), or its cancellation (any other)."""
+    awaiting confirmation (`rescheduled`: tentative), or its cancellation (any other); its
+    title in `language`."""
     from icalendar import Calendar, Event, vCalAddress
 
     cancel = kind not in (ACCEPTED_KIND, RESCHEDULED_KIND)
@@ -126,8 +173,13 @@ def calendar_file(settings: Settings, item: dict[str, Any], kind: str = ACCEPTED
     event.add("dtstamp", clock.utcnow())
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=appointment_minutes(settings, item)))
-    with_whom = f" with {item['practitionerName']}" if item.get("practitionerName") else ""
-    event.add("summary", f"Appointment{with_whom} at {settings.clinic_name}")
+    catalog = translations(language)
+    if item.get("practitionerName"):
+        summary = catalog.ugettext(N_("Appointment with %(practitioner)s at %(clinic)s"))
+    else:
+        summary = catalog.ugettext(N_("Appointment at %(clinic)s"))
+    names = {"practitioner": item.get("practitionerName", ""), "clinic": settings.clinic_name}
+    event.add("summary", summary % names)
     status = {ACCEPTED_KIND: "CONFIRMED", RESCHEDULED_KIND: "TENTATIVE"}.get(kind, "CANCELLED")
     event.add("status", status)
     organizer = vCalAddress(f"mailto:{settings.mail_from}")
@@ -169,11 +221,17 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     if not to:
         return None
     item = notice.item
-    when = f"{clock.long_date(item['appointmentDate'])} at {item['appointmentTime']}"
+    language = email_language(settings, notice)
+    catalog = translations(language)
+    when = _when(item["appointmentDate"], item["appointmentTime"], language)
     if item.get("practitionerName"):
-        when += f" with {item['practitionerName']}"
+        when = catalog.ugettext(N_("%(when)s with %(practitioner)s")) % {
+            "when": when,
+            "practitioner": item["practitionerName"],
+        }
     context = {
         "kind": notice.kind,
+        "language": language,
         "clinic_name": settings.clinic_name,
         "timezone": settings.clinic_timezone,
         "when": when,
@@ -188,7 +246,7 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "staff_url": links.public_url(settings, "/staff/"),
         "calendar_attached": _calendar_kind(notice) is not None and not notice.withdraws_event,
         "withdraws_event": notice.withdraws_event,
-        "previous_when": _previous_when(item),
+        "previous_when": _previous_when(item, language),
     }
     if notice.kind == RECEIVED:
         # The first email to an address nobody has verified: nothing the requester typed
@@ -201,8 +259,8 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
             from ..confirmation import confirm_url
 
             context["confirm_url"] = confirm_url(settings, item)
-            context["confirm_by"] = clock.clinic_time(item["confirmBy"], settings.tz)
-    env = _templates()
+            context["confirm_by"] = clock.clinic_time(item["confirmBy"], settings.tz, language)
+    env = _templates(language)
     text = env.get_template(f"{notice.kind}.txt").render(context)
     html = env.get_template(f"{notice.kind}.html").render(context)
 
@@ -210,7 +268,7 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     subject = _SUBJECTS[notice.kind]
     if notice.kind == RECEIVED and context.get("confirm_url"):
         subject = CONFIRM_SUBJECT
-    message["Subject"] = subject.format(clinic=settings.clinic_name, when=when)
+    message["Subject"] = catalog.ugettext(subject).format(clinic=settings.clinic_name, when=when)
     message["From"] = Address(settings.clinic_name, addr_spec=settings.mail_from)
     message["To"] = to
     if notice.kind != STAFF_NEW_REQUEST and settings.staff_notify_email:
@@ -225,7 +283,7 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     if kind is not None:
         cancel = notice.withdraws_event
         message.add_attachment(
-            calendar_file(settings, item, kind).decode("utf-8"),
+            calendar_file(settings, item, kind, language).decode("utf-8"),
             subtype="calendar",
             filename="appointment.ics",
             params={"method": "CANCEL" if cancel else "REQUEST"},
@@ -244,7 +302,7 @@ def _calendar_kind(notice: Notice) -> str | None:
     return None
 
 
-def _previous_when(item: dict[str, Any]) -> str:
+def _previous_when(item: dict[str, Any], language: str) -> str:
     if "previousDate" not in item:
         return ""
-    return f"{clock.long_date(item['previousDate'])} at {item['previousTime']}"
+    return _when(item["previousDate"], item["previousTime"], language)

@@ -54,6 +54,9 @@ class PatientDetails:
     # A keyed hash naming the browser session that sent the booking form (pages only):
     # lets a repeated submission from that session find the booking it made.
     submission: str = ""
+    # The language the booking was made in ("en", "es"): every later email to the patient
+    # is written in it. Not personal data, so retention keeps it (store/erasure.py).
+    language: str = ""
 
     @property
     def email_key(self) -> str:
@@ -283,6 +286,9 @@ class Appointments:
         if patient.submission:
             update += ", submissionKey = :submission"
             values[":submission"] = patient.submission
+        if patient.language:
+            update += ", #language = :language"
+            values[":language"] = patient.language
         if patient.notes:
             update += ", notes = :notes"
             values[":notes"] = patient.notes
@@ -295,7 +301,10 @@ class Appointments:
             ConditionExpression=(
                 "attribute_exists(appointmentId) AND #status = :available AND slotStart > :now_slot"
             ),
-            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeNames={
+                "#status": "status",
+                **({"#language": "language"} if patient.language else {}),
+            },
             ExpressionAttributeValues=self.table.to_item(values),
             ReturnValues="ALL_NEW",
         )

@@ -26,6 +26,8 @@ from .table import EMAIL_INDEX, STATUS_INDEX, Table, translate_errors
 
 # Every field that identifies a patient. `decisionReason` is free text written to the
 # patient and may name them; `submissionKey` ties the booking to a browser session.
+# Not here: `language` (the booking's "en" or "es") names nobody, so it stays with the
+# non-personal record.
 PATIENT_FIELDS = (
     "patientName",
     "patientEmail",

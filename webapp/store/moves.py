@@ -27,8 +27,9 @@ from .appointments import AVAILABLE, PENDING
 from .table import Table
 
 RESCHEDULED = "RESCHEDULED"  # the record a booking left when it moved to another time
-# What a claim copies from the booking it moves (never staff decisions).
-CARRIED = ("patientName", "patientEmail", "emailKey", "notes", "requestedAt")
+# What a claim copies from the booking it moves (never staff decisions); its language, so
+# the emails about the new time are written in it too.
+CARRIED = ("patientName", "patientEmail", "emailKey", "notes", "requestedAt", "language")
 # The new slot's practitioner, recorded on the record a move leaves behind.
 TARGET_FIELDS = ("practitionerId", "practitionerName", "minutes")
 # What `unclaim` removes again: everything a claim added to the slot.
