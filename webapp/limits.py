@@ -324,26 +324,22 @@ class Limits:
 
     def count_booking_attempt(self, client: str) -> None:
         """Count a booking attempt of this client; RateLimited past the limit."""
-        settings = self.settings
-        key = fingerprint(settings, "ip", client)
-        count, retry_after = self.counters.hit(
-            f"book:ip:{key}", settings.booking_rate_window_seconds
-        )
-        if count > settings.booking_rate_limit:
-            log.warning("booking refused reason=rate_limit client=%s", key)
-            raise RateLimited(BOOKING_RATE_LIMITED, retry_after)
+        self._count_client("book", "booking", client, BOOKING_RATE_LIMITED)
 
     def count_waitlist_join(self, client: str) -> None:
         """Count an attempt to join the waitlist: the booking attempts' limit and window,
         counted apart (one does not use up the other); RateLimited past the limit."""
+        self._count_client("waitlist", "waitlist", client, WAITLIST_RATE_LIMITED)
+
+    def _count_client(self, prefix: str, what: str, client: str, message) -> None:
         settings = self.settings
         key = fingerprint(settings, "ip", client)
         count, retry_after = self.counters.hit(
-            f"waitlist:ip:{key}", settings.booking_rate_window_seconds
+            f"{prefix}:ip:{key}", settings.booking_rate_window_seconds
         )
         if count > settings.booking_rate_limit:
-            log.warning("waitlist refused reason=rate_limit client=%s", key)
-            raise RateLimited(WAITLIST_RATE_LIMITED, retry_after)
+            log.warning("%s refused reason=rate_limit client=%s", what, key)
+            raise RateLimited(message, retry_after)
 
     def _sign_in_keys(self, email: str, client: str) -> list[tuple[str, int]]:
         settings = self.settings
