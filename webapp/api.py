@@ -90,6 +90,8 @@ def join_waitlist():
     if isinstance(payload, dict):
         check_honeypot(payload.get(HONEYPOT_FIELD))
     values = parse_waitlist_json(payload)
+    # Its emails are written in the client's Accept-Language, else the clinic's.
+    values["language"] = negotiate(settings(), choice=False)
     limits().count_waitlist_join(client_ip())
     entry = waitlist().join(values)
     body = {

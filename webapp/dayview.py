@@ -6,6 +6,8 @@ that day. Its "which days, how many" comes from one cached window read
 chosen day's times from the day's own listing window. So the page reads and weighs the
 same whatever the horizon or the number of practitioners. Everything is in the query
 string (`day`, `week`, `practitioner`): links and a GET form, bookmarkable, no script.
+A bad `day` or `week` is a field error marked for the catalog: the page shows it in its
+language.
 """
 
 from __future__ import annotations
@@ -13,11 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from .i18n import N_
 from .validation import ValidationFailed
 
 WEEKS_SHOWN = 4
 # How far from today a day or week may be asked for (further is a 400, not a 500).
 REACH_DAYS = 731
+# What a bad date says, per parameter read ("from" is read as the day).
+NOT_A_DATE = {
+    "day": N_("The day must be a date in the form YYYY-MM-DD."),
+    "week": N_("The week must be a date in the form YYYY-MM-DD."),
+}
+OUT_OF_REACH = {
+    "day": N_("The day must be within two years of today."),
+    "week": N_("The week must be within two years of today."),
+}
 
 
 @dataclass
@@ -46,7 +58,8 @@ def monday(day: date) -> date:
 
 
 def parse_day(args, name: str, today: date, label: str) -> date | None:
-    """A YYYY-MM-DD query parameter near today; ValidationFailed (under `day`) otherwise."""
+    """A YYYY-MM-DD query parameter near today; ValidationFailed (under `day`) otherwise,
+    its message the one of `label` ("day" or "week")."""
     raw = args.get(name, "")
     if not raw:
         return None
@@ -55,23 +68,19 @@ def parse_day(args, name: str, today: date, label: str) -> date | None:
             raise ValueError
         value = date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(
-            "Invalid date.", {"day": [f"{label} must be a date in the form YYYY-MM-DD."]}
-        ) from None
+        raise ValidationFailed("Invalid date.", {"day": [NOT_A_DATE[label]]}) from None
     if abs((value - today).days) > REACH_DAYS:
-        raise ValidationFailed(
-            "Date out of range.", {"day": [f"{label} must be within two years of today."]}
-        )
+        raise ValidationFailed("Date out of range.", {"day": [OUT_OF_REACH[label]]})
     return value
 
 
 def choose(args, today: date) -> tuple[date | None, date]:
     """(the chosen day or None, the first Monday shown) from `day` (`from`, the old list's
     filter, is read as the day) and `week`; ValidationFailed for a bad one."""
-    day = parse_day(args, "day", today, "The day") if args.get("day") else None
+    day = parse_day(args, "day", today, "day") if args.get("day") else None
     if day is None:
-        day = parse_day(args, "from", today, "The day")
-    week = parse_day(args, "week", today, "The week")
+        day = parse_day(args, "from", today, "day")
+    week = parse_day(args, "week", today, "week")
     first = monday(week or day or today)
     return day, max(first, monday(today))
 

@@ -135,7 +135,7 @@ def register_error_handlers(app: Flask) -> None:
         message = full_message(error)
         if wants_json():
             return json_error(409, message, {"patientEmail": [message]})
-        return _page(409, "You are on the waitlist already", message)
+        return _page(409, N_("You are on the waitlist already"), message)
 
     @app.errorhandler(RateLimited)
     def rate_limited(error: RateLimited):

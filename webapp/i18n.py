@@ -27,7 +27,7 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600  # a choice of language outlives a visit
 # The blueprints of pages patients read (None: a page for an unknown address). Every other
 # response (staff pages, the JSON APIs, the calendar feed) is written in English.
-PATIENT_BLUEPRINTS = frozenset({"pages", "confirm", None})
+PATIENT_BLUEPRINTS = frozenset({"pages", "confirm", "waitlist_pages", None})
 # Each language's name as its own speakers write it: what the switcher shows.
 NAMES = {"en": "English", "es": "Español"}
 

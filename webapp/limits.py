@@ -42,7 +42,7 @@ BOOKING_RATE_LIMITED = N_(
     "You have made several booking requests in a short time. Please wait a few minutes "
     "and try again, or call the clinic."
 )
-WAITLIST_RATE_LIMITED = (
+WAITLIST_RATE_LIMITED = N_(
     "You have asked to join the waitlist several times in a short time. Please wait a few "
     "minutes and try again, or call the clinic."
 )

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import clock
 from .cache import SlotCache
+from .i18n import N_
 from .settings import Settings
 from .store import Store
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
@@ -168,8 +169,12 @@ def public_view(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class UnknownPractitioner(ValidationFailed):
+    """A practitioner id nobody has; its messages are marked for the catalog, so patient
+    pages show them in their language (JSON answers stay English)."""
+
     def __init__(self, field: str = "practitioner"):
-        super().__init__("Unknown practitioner.", {field: ["Choose a listed practitioner."]})
+        message = N_("Choose a listed practitioner.")
+        super().__init__(N_("Unknown practitioner."), {field: [message]})
 
 
 class Practitioners:

@@ -16,6 +16,10 @@
   and once its patient books a time it offered. The daily retention run deletes ended
   entries (`WaitlistRecords.purge`), and export and erasure of an address include its
   entries (`WaitlistRecords` is a `retention.SOURCES` source).
+
+An entry records the language it was made in (`language`: the page's, or for the JSON API
+the request's Accept-Language, else CLINIC_LANGUAGE), and its emails are written in it.
+Messages are marked for the catalog: pages show them in their language, JSON in English.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from . import clock
+from .i18n import N_, current_language, gettext
 from .limits import fingerprint
 from .notifications import events
 from .settings import WAITLIST_PLACES_MAX, Settings
@@ -47,11 +52,18 @@ class WaitlistFull(Exception):
         self.limit = limit
 
 
+FULL = N_(
+    "This email address is already on the waitlist %(limit)d times. Please leave one of "
+    "those (with the link in its email) before joining again."
+)
+FIRST_DAY_PAST = N_("The first day must be today or later.")
+LAST_DAY_BEFORE_FIRST = N_("The last day must not be before the first day.")
+LAST_DAY_TOO_LATE = N_("We open times up to %(date)s; please choose a last day until then.")
+
+
 def full_message(error: WaitlistFull) -> str:
-    return (
-        f"This email address is already on the waitlist {error.limit} times. Please leave "
-        "one of those (with the link in its email) before joining again."
-    )
+    """In the page's language on a patient page; English elsewhere (the JSON API)."""
+    return gettext(FULL, limit=error.limit)
 
 
 def address_key(settings: Settings, address: str) -> str:
@@ -80,14 +92,13 @@ class Waitlist:
         errors: dict[str, list[str]] = {}
         first, last = values["from"], values["to"]
         if first < self.today():
-            errors["fromDate"] = ["The first day must be today or later."]
+            errors["fromDate"] = [FIRST_DAY_PAST]
         if last < first:
-            errors["toDate"] = ["The last day must not be before the first day."]
+            errors["toDate"] = [LAST_DAY_BEFORE_FIRST]
         elif last > self.last_day():
-            errors["toDate"] = [
-                f"We open times up to {clock.long_date(self.last_day())}; "
-                "please choose a last day until then."
-            ]
+            # Written now, with its date, in this response's language (English in JSON).
+            written = clock.long_date(self.last_day(), locale=current_language())
+            errors["toDate"] = [gettext(LAST_DAY_TOO_LATE, date=written)]
         practitioner = None
         if values["practitioner"]:
             try:
@@ -100,7 +111,8 @@ class Waitlist:
         return practitioner
 
     def join(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Add an entry (WaitlistFull when the address holds its maximum); the entry."""
+        """Add an entry (WaitlistFull when the address holds its maximum); the entry. Its
+        `language` is `values["language"]`, else the clinic's."""
         practitioner = self.check(values)
         patient = PatientDetails(values["name"], values["email"])
         now = clock.utcnow()
@@ -112,6 +124,8 @@ class Waitlist:
             "slotStart": ends_at(last.isoformat()),
             "patientName": patient.name,
             "patientEmail": patient.email,
+            # Names nobody: the language its emails are written in.
+            "language": values.get("language") or self.settings.clinic_language,
             # Microseconds: the waitlist's order is the order of joining.
             "joinedAt": now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             # DynamoDB's TTL removes it should the daily run not have (a day's margin).

@@ -3,6 +3,8 @@
 Name and address have the booking form's rules (the same field objects); the date range
 and the practitioner are checked against the schedule by waitlist.py, which knows the
 booking horizon and the practitioners. A module of its own so wtforms loads only here.
+Labels and messages are translated when shown, like the booking form's: in the page's
+language on the waitlist page, in English in the JSON API.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .booking_form import BookingForm
 from .email_address import ascii_address
+from .i18n import lazy_gettext as _l
 from .validation import ValidationFailed
 
 FIELDS = ("patientName", "patientEmail", "fromDate", "toDate", "practitionerId")
@@ -27,8 +30,8 @@ def _strip(value):
 
 
 class IsoDate:
-    def __init__(self, label: str):
-        self.label = label
+    def __init__(self, message):
+        self.message = message
 
     def __call__(self, form, field) -> None:
         try:
@@ -36,24 +39,32 @@ class IsoDate:
                 raise ValueError
             date.fromisoformat(field.data)
         except (TypeError, ValueError):
-            raise ValidationError(f"{self.label} must be a date like 2030-06-21.") from None
+            raise ValidationError(self.message) from None
 
 
 class WaitlistForm(FlaskForm):
     patientName = BookingForm.patientName
     patientEmail = BookingForm.patientEmail
     fromDate = StringField(
-        "From",
+        _l("From"),
         filters=[_strip],
-        validators=[DataRequired("Please give the first day that suits you."), IsoDate("From")],
+        validators=[
+            DataRequired(_l("Please give the first day that suits you.")),
+            IsoDate(_l("From must be a date like 2030-06-21.")),
+        ],
     )
     toDate = StringField(
-        "To",
+        _l("To"),
         filters=[_strip],
-        validators=[DataRequired("Please give the last day that suits you."), IsoDate("To")],
+        validators=[
+            DataRequired(_l("Please give the last day that suits you.")),
+            IsoDate(_l("To must be a date like 2030-06-21.")),
+        ],
     )
     practitionerId = StringField(
-        "Who would you like to see?", filters=[_strip], validators=[Optional(), Length(max=64)]
+        _l("Who would you like to see?"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=64, message=_l("Choose a listed practitioner."))],
     )
 
     def values(self) -> dict[str, Any]:
@@ -90,7 +101,8 @@ def parse_waitlist_json(payload: Any) -> dict[str, Any]:
     form = WaitlistForm(formdata=MultiDict(strings), meta={"csrf": False})
     form.validate()
     for name, messages in form.errors.items():
-        errors.setdefault(name, list(messages))
+        # Messages may be lazily translated strings: plain text (English here) in JSON.
+        errors.setdefault(name, [str(message) for message in messages])
     if errors:
         raise ValidationFailed("Some fields are missing or invalid.", errors)
     return form.values()

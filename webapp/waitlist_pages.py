@@ -7,6 +7,9 @@
 - `/waitlist/offer/<token>`: the offered time and who it is for; POST (CSRF) books it
   through the usual conditional booking, so of everyone offered it the first wins and the
   others get the usual "just taken" page with other times. Booking ends the entry.
+
+Patient pages (i18n.PATIENT_BLUEPRINTS): written in the page's language, which an entry
+joined here records, as does a booking made from an offer (like any booking page).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from flask import (
 
 from . import manage_links
 from .extensions import availability, bookings, limits, practitioners, settings, waitlist
+from .i18n import N_, current_language
 from .limits import client_ip
 from .pages import INVALID_LINK, JUST_BOOKED_SESSION_KEY, _private, _taken_page
 from .store.appointments import AVAILABLE, PatientDetails
@@ -33,7 +37,7 @@ from .waitlist import WaitlistFull, full_message
 
 bp = Blueprint("waitlist_pages", __name__)
 
-OFFER_GONE = (
+OFFER_GONE = N_(
     "This offer is no longer open: you have left the waitlist, booked a time from it, or "
     "its dates have passed."
 )
@@ -51,7 +55,7 @@ def join():
     if form.validate_on_submit():
         limits().count_waitlist_join(client_ip())
         try:
-            entry = waitlist().join(form.values())
+            entry = waitlist().join({**form.values(), "language": current_language()})
         except ValidationFailed as error:
             for name, messages in error.fields.items():
                 form[name].errors = list(form[name].errors) + messages
@@ -99,7 +103,7 @@ def offer(token: str):
     try:
         slot = availability().get_slot(appointment_id)
     except AppointmentNotFound:
-        abort(404, "We could not find that appointment time.")
+        abort(404, N_("We could not find that appointment time."))
     if not availability().is_bookable(slot):
         reason = Unavailable.TAKEN if slot["status"] != AVAILABLE else Unavailable.PAST
         return _taken_page(slot, reason)
@@ -107,7 +111,9 @@ def offer(token: str):
         body = render_template("waitlist_offer.html", slot=slot, entry=entry, token=token)
         return _private(make_response(body))
     limits().count_booking_attempt(client_ip())
-    patient = PatientDetails(entry["patientName"], entry["patientEmail"])
+    patient = PatientDetails(
+        entry["patientName"], entry["patientEmail"], language=current_language()
+    )
     try:
         item = bookings().book(appointment_id, patient)
     except SlotUnavailable as error:

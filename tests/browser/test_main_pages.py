@@ -3,13 +3,17 @@
 Screenshots go to test-artifacts/screenshots/<page>-<width>.png and axe's full findings to
 test-artifacts/axe/<page>-<width>.json. Serious or critical violations fail the test; the
 rest are printed. To cover a new page, add a function decorated with `@main_page(name)`
-that brings a fresh `page` to it.
+that brings a fresh `page` to it. A page only a POST shows (and the switcher would leave
+for its GET) is registered with `chosen_first=True`: its language is chosen with the
+switcher before the visit rather than after.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -32,11 +36,14 @@ pytestmark = pytest.mark.browser
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 MAIN_PAGES: dict[str, Callable[[Page, LiveApp], None]] = {}
+CHOSEN_FIRST: set[str] = set()
 
 
-def main_page(name: str):
+def main_page(name: str, chosen_first: bool = False):
     def register(visit: Callable[[Page, LiveApp], None]):
         MAIN_PAGES[name] = visit
+        if chosen_first:
+            CHOSEN_FIRST.add(name)
         return visit
 
     return register
@@ -107,6 +114,78 @@ def _cancel_confirmation(page: Page, live: LiveApp) -> None:
     slot = live.add_slot(live.new_day(), "10:00")
     live.services.bookings.book(slot, _someone_else())
     ManagePage(page).open(live.manage_url(slot)).start_cancel()
+
+
+# -- the waitlist ---------------------------------------------------------------------------
+_waitlist_visits = itertools.count()
+
+
+def _waitlist_day(live: LiveApp):
+    """A day inside the booking horizon (the waitlist's reach) no other test books."""
+    return live.services.availability.today() + timedelta(days=25)
+
+
+def _fill_waitlist_form(page: Page, live: LiveApp, name: str, email: str) -> None:
+    page.goto(f"{live.url}/waitlist")
+    day = _waitlist_day(live).isoformat()
+    page.locator("#patientName").fill(name)
+    page.locator("#patientEmail").fill(email)
+    page.locator("#fromDate").fill(day)
+    page.locator("#toDate").fill(day)
+    page.locator("form.booking button[type=submit]").click()
+
+
+def _waitlist_entry(live: LiveApp) -> dict:
+    """A new entry for the waitlist day, as the app stores it (its own address each time:
+    an address holds at most WAITLIST_MAX_ENTRIES_PER_EMAIL entries)."""
+    day = _waitlist_day(live)
+    values = {
+        "name": "Grace Hopper",
+        "email": patient_email(f"waitlist-audit-{next(_waitlist_visits)}"),
+        "from": day,
+        "to": day,
+        "practitioner": "",
+    }
+    return live.services.waitlist.join(values)
+
+
+@main_page("waitlist-join")
+def _waitlist_join(page: Page, live: LiveApp) -> None:
+    page.goto(f"{live.url}/waitlist")
+
+
+@main_page("waitlist-join-errors")
+def _waitlist_join_errors(page: Page, live: LiveApp) -> None:
+    _fill_waitlist_form(page, live, "", "not-an-email")
+    expect(page.locator("#error-summary")).to_be_focused()
+
+
+@main_page("waitlist-joined", chosen_first=True)
+def _waitlist_joined(page: Page, live: LiveApp) -> None:
+    email = patient_email(f"waitlist-audit-{next(_waitlist_visits)}")
+    _fill_waitlist_form(page, live, "Ada Lovelace", email)
+    expect(page.locator(".notice.success h1")).to_be_visible()
+
+
+@main_page("waitlist-offer")
+def _waitlist_offer(page: Page, live: LiveApp) -> None:
+    from webapp import links, manage_links
+
+    entry = _waitlist_entry(live)
+    minutes = 11 * 60 + 5 * next(_waitlist_visits)
+    slot = live.add_slot(_waitlist_day(live), f"{minutes // 60:02d}:{minutes % 60:02d}")
+    token = manage_links.make_offer_token(live.services.settings, entry, slot)
+    page.goto(links.waitlist_offer_url(live.services.settings, token))
+    expect(page.locator("form.actions button[type=submit]")).to_be_visible()
+
+
+@main_page("waitlist-leave")
+def _waitlist_leave(page: Page, live: LiveApp) -> None:
+    from webapp import links, manage_links
+
+    token = manage_links.make_leave_token(live.services.settings, _waitlist_entry(live))
+    page.goto(links.waitlist_leave_url(live.services.settings, token))
+    expect(page.locator("button.danger")).to_be_visible()
 
 
 @main_page("staff-login")
@@ -221,12 +300,16 @@ def test_main_page(language, name, width, new_context, live):
     # bypass_csp lets axe's script in; the app's CSP rightly forbids injected scripts.
     context = new_context(viewport=DESKTOP if width == "desktop" else PHONE, bypass_csp=True)
     page = context.new_page()
-    MAIN_PAGES[name](page, live)
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    suffix = width
-    if language != "en":
-        switch_language(page, language)
-        suffix = f"{width}-{language}"
+    suffix = width if language == "en" else f"{width}-{language}"
+    if name in CHOSEN_FIRST and language != "en":
+        page.goto(f"{live.url}/?lang={language}")  # the switcher's link
+        MAIN_PAGES[name](page, live)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+    else:
+        MAIN_PAGES[name](page, live)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        if language != "en":
+            switch_language(page, language)
 
     shots = ARTIFACTS / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,9 @@
 
 No waitlist email holds anything the requester typed (not even the name): the address
 was never confirmed, so the clinic's sender cannot be made to carry someone's words.
-Every one carries the link to leave, also as a `List-Unsubscribe` header.
+Every one carries the link to leave, also as a `List-Unsubscribe` header. Each is written in
+the entry's language (its `language`, recorded at joining; the clinic's for an entry made
+before entries recorded one), through render.py's per-language environments.
 """
 
 from __future__ import annotations
@@ -26,18 +28,22 @@ from typing import Any
 
 from .. import clock, links, manage_links
 from ..email_address import ascii_address
-from ..settings import Settings
+from ..settings import SUPPORTED_LANGUAGES, Settings
 from ..store.appointments import AVAILABLE, WAITLISTED
+from .render import N_, _templates, _when, site_domain, translations
 
 JOINED = "waitlist-joined"
 OFFER = "waitlist-offer"
 KINDS = (JOINED, OFFER)
 
-# Every subject of the feature, in one place.
+# Every subject of the feature, in one place (translated into the entry's language).
 SUBJECTS = {
-    JOINED: "{clinic}: you are on the waitlist for a time {range}",
-    OFFER: "{clinic}: a time is free on {when}",
+    JOINED: N_("{clinic}: you are on the waitlist for a time {range}"),
+    OFFER: N_("{clinic}: a time is free on {when}"),
 }
+# The range an entry waits for, as its emails and pages write it ("for a time ...").
+ONE_DAY = N_("on %(date)s")
+DAYS = N_("from %(first)s to %(last)s")
 
 
 @dataclass(frozen=True)
@@ -102,23 +108,36 @@ def offers(settings: Settings, store, slots: list[dict[str, Any]]) -> list[Waitl
     return notices
 
 
-def render(settings: Settings, notice: WaitlistNotice) -> EmailMessage | None:
-    from .render import _templates, site_domain
+def language_of(settings: Settings, entry: dict[str, Any]) -> str:
+    """The entry's language (the clinic's for an entry made before entries recorded one)."""
+    language = entry.get("language")
+    return language if language in SUPPORTED_LANGUAGES else settings.clinic_language
 
+
+def date_range(entry: dict[str, Any], language: str) -> str:
+    """ "on Monday 10 June 2030" or "from ... to ...", in `language`."""
+    catalog = translations(language)
+    first = clock.long_date(entry["fromDate"], locale=language)
+    if entry["fromDate"] == entry["toDate"]:
+        return catalog.ugettext(ONE_DAY) % {"date": first}
+    last = clock.long_date(entry["toDate"], locale=language)
+    return catalog.ugettext(DAYS) % {"first": first, "last": last}
+
+
+def render(settings: Settings, notice: WaitlistNotice) -> EmailMessage | None:
     entry = notice.item
     to = ascii_address(entry["patientEmail"])
     if not to:
         return None
+    language = language_of(settings, entry)
+    catalog = translations(language)
     leave_url = links.waitlist_leave_url(settings, manage_links.make_leave_token(settings, entry))
-    date_range = (
-        f"from {clock.long_date(entry['fromDate'])} to {clock.long_date(entry['toDate'])}"
-        if entry["fromDate"] != entry["toDate"]
-        else f"on {clock.long_date(entry['fromDate'])}"
-    )
+    written_range = date_range(entry, language)
     context = {
+        "language": language,
         "clinic_name": settings.clinic_name,
         "timezone": settings.clinic_timezone,
-        "range": date_range,
+        "range": written_range,
         "practitioner": entry.get("practitionerName", ""),
         "offers_per_time": settings.waitlist_offers_per_time,
         "leave_url": leave_url,
@@ -127,15 +146,18 @@ def render(settings: Settings, notice: WaitlistNotice) -> EmailMessage | None:
     when = ""
     if notice.slot is not None:
         slot = notice.slot
-        when = f"{clock.long_date(slot['appointmentDate'])} at {slot['appointmentTime']}"
+        when = _when(slot["appointmentDate"], slot["appointmentTime"], language)
         if slot.get("practitionerName"):
-            when += f" with {slot['practitionerName']}"
+            when = catalog.ugettext(N_("%(when)s with %(practitioner)s")) % {
+                "when": when,
+                "practitioner": slot["practitionerName"],
+            }
         token = manage_links.make_offer_token(settings, entry, slot["appointmentId"])
         context.update(when=when, offer_url=links.waitlist_offer_url(settings, token))
-    env = _templates()
+    env = _templates(language)
     message = EmailMessage()
-    subject = SUBJECTS[notice.kind]
-    message["Subject"] = subject.format(clinic=settings.clinic_name, range=date_range, when=when)
+    subject = catalog.ugettext(SUBJECTS[notice.kind])
+    message["Subject"] = subject.format(clinic=settings.clinic_name, range=written_range, when=when)
     message["From"] = Address(settings.clinic_name, addr_spec=settings.mail_from)
     message["To"] = to
     if settings.staff_notify_email:

@@ -50,7 +50,7 @@ def week():
     today = availability().today()
     errors: dict = {}
     try:
-        chosen = dayview.parse_day(request.args, "week", today, "The week")
+        chosen = dayview.parse_day(request.args, "week", today, "week")
     except ValidationFailed as error:
         errors, chosen = error.fields, None
     first = dayview.monday(chosen or today)
@@ -82,7 +82,7 @@ def day():
     today = availability().today()
     errors: dict = {}
     try:
-        chosen = dayview.parse_day(request.args, "day", today, "The day")
+        chosen = dayview.parse_day(request.args, "day", today, "day")
     except ValidationFailed as error:
         errors, chosen = error.fields, None
     shown = chosen or today
