@@ -45,13 +45,20 @@ def list_slots():
     return response
 
 
-@bp.post("/book-appointment")
-def book_appointment():
+def _public_body():
+    """A patient's JSON body (its shape is checked by the caller's parser), with the
+    honeypot checked first: a bot's request is refused before anything else."""
     payload = request.get_json(silent=True)
     if payload is None:
         raise ValidationFailed("The request body must be JSON (Content-Type: application/json).")
     if isinstance(payload, dict):
         check_honeypot(payload.get(HONEYPOT_FIELD))
+    return payload
+
+
+@bp.post("/book-appointment")
+def book_appointment():
+    payload = _public_body()
     appointment_id, patient = parse_booking_json(payload)
     # The emails about it are written in the client's Accept-Language, else the clinic's.
     patient = replace(patient, language=negotiate(settings(), choice=False))
@@ -84,11 +91,7 @@ def book_appointment():
 def join_waitlist():
     from .waitlist_form import parse_waitlist_json  # wtforms: only where it is checked
 
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise ValidationFailed("The request body must be JSON (Content-Type: application/json).")
-    if isinstance(payload, dict):
-        check_honeypot(payload.get(HONEYPOT_FIELD))
+    payload = _public_body()
     values = parse_waitlist_json(payload)
     # Its emails are written in the client's Accept-Language, else the clinic's.
     values["language"] = negotiate(settings(), choice=False)

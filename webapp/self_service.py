@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify
 
 from . import links, manage_links
 from .api import refuse_oversized_bodies
@@ -24,7 +24,7 @@ from .http import APPOINTMENT_ID_MAX
 from .limits import client_ip
 from .pages import INVALID_LINK, managed_booking
 from .store.errors import Conflict, ConflictingChange
-from .validation import ValidationFailed
+from .validation import ValidationFailed, json_object
 
 bp = Blueprint("self_service", __name__, url_prefix="/my-appointment")
 bp.before_request(refuse_oversized_bodies)
@@ -72,12 +72,9 @@ def _answer(record: dict[str, Any], message: str | None = None):
 
 
 def _payload() -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ValidationFailed(
-            "The request body must be a JSON object (Content-Type: application/json), even {}."
-        )
-    return payload
+    return json_object(
+        "The request body must be a JSON object (Content-Type: application/json), even {}."
+    )
 
 
 def _new_appointment_id(payload: dict[str, Any]) -> str:

@@ -41,6 +41,16 @@ class ValidationFailed(Exception):
         self.fields = fields or {}
 
 
+def json_object(message: str = "The request body must be a JSON object.") -> dict[str, Any]:
+    """This request's JSON body, which must be an object (else a 400 with `message`)."""
+    from flask import request
+
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ValidationFailed(message)
+    return payload
+
+
 class BookingRefused(Exception):
     """A request that looks automated; the answer is deliberately neutral."""
 

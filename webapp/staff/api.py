@@ -15,7 +15,7 @@ from ..bookings import clean_reason
 from ..dashboard import staff_view
 from ..errors import json_error
 from ..extensions import bookings, dashboard, practitioners, store
-from ..validation import ValidationFailed
+from ..validation import ValidationFailed, json_object
 from . import auth
 from .views import dashboard_filters, never_cache
 
@@ -51,13 +51,6 @@ def _unauthorized():
         "Staff credentials are required (HTTP Basic: email and password).",
         **{"WWW-Authenticate": 'Basic realm="clinic staff", charset="UTF-8"'},
     )
-
-
-def _payload() -> dict:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return payload
 
 
 def _changed(change):
@@ -97,17 +90,17 @@ def api_get(appointment_id: str):
 
 @bp.post("/appointments/<appointment_id:appointment_id>/accept")
 def api_accept(appointment_id: str):
-    _payload()
+    json_object()
     return _changed(bookings().accept(appointment_id, auth.current_staff()))
 
 
 @bp.post("/appointments/<appointment_id:appointment_id>/decline")
 def api_decline(appointment_id: str):
-    reason = clean_reason(_payload().get("decisionReason"))
+    reason = clean_reason(json_object().get("decisionReason"))
     return _changed(bookings().decline(appointment_id, auth.current_staff(), reason))
 
 
 @bp.post("/appointments/<appointment_id:appointment_id>/cancel")
 def api_cancel(appointment_id: str):
-    _payload()
+    json_object()
     return _changed(bookings().cancel_by_staff(appointment_id, auth.current_staff()))

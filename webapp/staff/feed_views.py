@@ -11,7 +11,7 @@ from flask import jsonify, render_template, request
 from ..calendar_feed import FeedChanged, calendar_feeds, feed_url, public_feed, webcal_url
 from ..errors import json_error
 from ..extensions import practitioners, settings
-from ..validation import ValidationFailed
+from ..validation import ValidationFailed, json_object
 from . import auth
 from .api import bp as api_bp
 from .views import bp
@@ -62,10 +62,7 @@ def api_calendar_feed():
 
 @api_bp.post("/calendar-feed")
 def api_create_calendar_feed():
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    include = payload.get("includePending", False)
+    include = json_object().get("includePending", False)
     if not isinstance(include, bool):
         raise ValidationFailed(
             "Invalid includePending.", {"includePending": ["includePending must be true or false."]}
@@ -79,8 +76,7 @@ def api_create_calendar_feed():
 
 @api_bp.post("/calendar-feed/revoke")
 def api_revoke_calendar_feed():
-    if not isinstance(request.get_json(silent=True), dict):
-        raise ValidationFailed("The request body must be a JSON object.")
+    json_object()
     try:
         calendar_feeds().revoke(auth.current_staff())
     except FeedChanged:

@@ -14,7 +14,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 
 from ..errors import json_error
 from ..retention import clean_address, current, export_csv, export_json
-from ..validation import ValidationFailed
+from ..validation import ValidationFailed, json_object
 from . import api, auth
 from .views import bp
 
@@ -92,10 +92,7 @@ def privacy_erase():
 
 
 def _api_address() -> str:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ValidationFailed("The request body must be a JSON object.")
-    return clean_address(payload.get("email"))
+    return clean_address(json_object().get("email"))
 
 
 @api.bp.post("/privacy/export")

@@ -19,9 +19,9 @@ from ..dashboard import staff_view
 from ..errors import json_error
 from ..extensions import availability, closures, practitioners, schedule
 from ..practitioners import UnknownPractitioner, clean_hours, public_view
-from ..validation import ValidationFailed
+from ..validation import ValidationFailed, json_object
 from . import auth
-from .api import _payload, bp
+from .api import bp
 
 
 def _practitioner_or_404(practitioner_id: str):
@@ -42,7 +42,7 @@ def api_practitioners():
 
 @bp.post("/practitioners")
 def api_add_practitioner():
-    entry = practitioners().add(_payload())
+    entry = practitioners().add(json_object())
     return jsonify(practitioner=public_view(entry)), 201
 
 
@@ -57,7 +57,7 @@ def api_practitioner(practitioner_id: str):
 
 @bp.post("/practitioners/<practitioner_id>")
 def api_edit_practitioner(practitioner_id: str):
-    payload = _payload()
+    payload = json_object()
     if _practitioner_or_404(practitioner_id) is None:
         return _not_found("practitioner")
     entry = practitioners().update(practitioner_id, payload)
@@ -66,7 +66,7 @@ def api_edit_practitioner(practitioner_id: str):
 
 @bp.post("/practitioners/<practitioner_id>/hours")
 def api_set_hours(practitioner_id: str):
-    payload = _payload()
+    payload = json_object()
     if _practitioner_or_404(practitioner_id) is None:
         return _not_found("practitioner")
     hours = clean_hours(payload.get("hours"))
@@ -91,7 +91,7 @@ def api_add_slots():
     """Add open times by hand: `{"start", "end"?, "times", "skipWeekends"?, "practitioner"?}`."""
     from .forms import ADD_SLOTS_MAX_DAYS  # not at start-up: it loads wtforms
 
-    payload = _payload()
+    payload = json_object()
     errors: dict[str, list[str]] = {}
     first = _day(payload.get("start"), "start", errors)
     last = _day(payload.get("end"), "end", errors) if payload.get("end") else first
@@ -125,7 +125,7 @@ def api_add_slots():
 
 @bp.post("/schedule/roll")
 def api_roll():
-    _payload()
+    json_object()
     result = schedule().roll()
     return jsonify(
         created=result.created,
@@ -147,7 +147,7 @@ def api_closures():
 
 @bp.post("/closures")
 def api_close():
-    closure, removed = closures().close(_payload(), auth.current_staff())
+    closure, removed = closures().close(json_object(), auth.current_staff())
     affected = [staff_view(item) for item in closures().affected(closure)]
     return jsonify(closure=_closure_view(closure), removed=removed, affected=affected), 201
 
@@ -164,7 +164,7 @@ def api_closure(closure_id: str):
 
 @bp.post("/closures/<closure_id>/resolve")
 def api_resolve_closure(closure_id: str):
-    payload = _payload()
+    payload = json_object()
     try:
         closures().get(closure_id)
     except UnknownClosure:
@@ -175,7 +175,7 @@ def api_resolve_closure(closure_id: str):
 
 @bp.post("/closures/<closure_id>/lift")
 def api_lift_closure(closure_id: str):
-    _payload()
+    json_object()
     try:
         result = closures().lift(closure_id)
     except UnknownClosure:
