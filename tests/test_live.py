@@ -58,9 +58,11 @@ schema = schemathesis.openapi.from_dict(
                     # The same for what only the server can know: a booking the token names
                     # that has started or moved on; a practitioner id that exists; weekly
                     # ranges that do not overlap; a closure that is not already over; times
-                    # to add that are HH:MM and not all in the past.
+                    # to add that are HH:MM and not all in the past; a waitlist range from
+                    # today to the booking horizon, with names free of invisible characters.
                     "include-path-regex": (
-                        "^/(my-appointment/.*|api/staff/(practitioners|closures|slots)(/.*)?)$"
+                        "^/(my-appointment/.*|join-waitlist"
+                        "|api/staff/(practitioners|closures|slots)(/.*)?)$"
                     ),
                     "checks": {
                         "positive_data_acceptance": {

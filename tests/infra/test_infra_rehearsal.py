@@ -29,6 +29,7 @@ SECRET_KEY = "rehearsal-secret-key-" + "k" * 40
 STAFF_EMAIL = "frontdesk@example.com"
 STAFF_PASSWORD = "rehearsal password 1"
 PATIENT_EMAIL = "ada@example.com"
+WAITING_EMAIL = "grace@example.com"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 # Not the defaults: the optional resources and the no-cache path.
 VARIANT_PARAMETERS = {
@@ -338,8 +339,41 @@ def test_packaged_handlers_run_against_the_rehearsed_stack(
     slots = json.loads(listing["body"])
     assert slots and all(s["status"] == "AVAILABLE" for s in slots)
     slot_id = slots[0]["appointmentId"]
-    # New slots and the staff account are INSERTs: the filter keeps them from the notifier.
-    assert stream and deliver_to_notifier() == []
+    # New slots are INSERTs of open times: the filter lets them through (a waitlist may be
+    # waiting for them; nobody is yet, so nothing is sent). The staff account's it keeps out.
+    added = deliver_to_notifier()
+    assert added and all(
+        r["eventName"] == "INSERT" and r["dynamodb"]["NewImage"]["status"] == {"S": "AVAILABLE"}
+        for r in added
+    ), added
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends[rehearsal.ACCOUNT][rehearsal.REGION].sent_messages
+    assert sent == []
+
+    # Someone joins the waitlist for that day: the new entry reaches the notifier, which
+    # sends the one "you are on the waitlist" email.
+    (joined,) = functions.run(
+        "web",
+        {
+            "events": [
+                api_event(
+                    "POST",
+                    "/join-waitlist",
+                    {
+                        "patientName": "Grace",
+                        "patientEmail": WAITING_EMAIL,
+                        "fromDate": slots[0]["appointmentDate"],
+                        "toDate": slots[0]["appointmentDate"],
+                    },
+                )
+            ]
+        },
+    )
+    assert joined["statusCode"] == 201, joined
+    (entry,) = deliver_to_notifier()
+    assert entry["dynamodb"]["NewImage"]["status"] == {"S": "WAITLISTED"}
+    assert [d for m in sent for d in m.destinations] == [WAITING_EMAIL]
 
     (booked,) = functions.run(
         "web",
@@ -375,19 +409,16 @@ def test_packaged_handlers_run_against_the_rehearsed_stack(
     (decision,) = deliver_to_notifier()
     assert decision["dynamodb"]["NewImage"]["status"] == {"S": "ACCEPTED"}
 
-    from moto.ses.models import ses_backends
-
-    sent = ses_backends[rehearsal.ACCOUNT][rehearsal.REGION].sent_messages
     recipients = sorted(d for m in sent for d in m.destinations)
     assert recipients == sorted(
-        [PATIENT_EMAIL, notifier_env["STAFF_NOTIFY_EMAIL"], PATIENT_EMAIL]
+        [WAITING_EMAIL, PATIENT_EMAIL, notifier_env["STAFF_NOTIFY_EMAIL"], PATIENT_EMAIL]
     ), recipients
     assert "text/calendar" in sent[-1].raw_data  # the confirmation carries the .ics
 
     # Redelivery of the same records (at least once): no second email.
     (again,) = functions.run("notifier", {"events": [{"Records": [booking, decision]}]})
     assert again == {"batchItemFailures": []}
-    assert len(ses_backends[rehearsal.ACCOUNT][rehearsal.REGION].sent_messages) == 3
+    assert len(ses_backends[rehearsal.ACCOUNT][rehearsal.REGION].sent_messages) == 4
     # The dedup records the notifier wrote are INSERTs, filtered out again.
     assert deliver_to_notifier() == []
 
