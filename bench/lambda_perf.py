@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:28} {ratio:5.2f}   target {sense} {target:.2f}   {verdict}")
     print(
         f"(cold-start ratios of process CPU time, less sensitive to other load on the machine: "
-        f"hit {cold['hit_cpu_ratio']:.2f}, miss {cold['miss_cpu_ratio']:.2f})"
+        f"hit {cold['hit_cpu_ratio']:.2f}, miss {cold['miss_cpu_ratio']:.2f}; "
+        f"throughput per second of the app's CPU: {served['cpu_ratio']:.2f})"
     )
     if args.json:
         args.json.write_text(json.dumps({"cold_start": cold, "throughput": served}, indent=2))
