@@ -85,6 +85,31 @@ def _encodable(value: str) -> bool:
     return True
 
 
+def checked_json_form(form_class, payload: dict[str, Any], fields, errors: dict[str, list[str]]):
+    """`form_class` filled from a JSON object's `fields` and validated as its page does;
+    ValidationFailed with every field's messages, and the `errors` found before it."""
+    strings = {}
+    for name in fields:
+        value = payload.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) and not _encodable(value):
+            # JSON may carry lone surrogates ("\ud800"), which no store can keep as UTF-8.
+            errors[name] = [f"{name} must be valid text."]
+        elif isinstance(value, str):
+            strings[name] = value
+        else:
+            errors[name] = [f"{name} must be a string."]
+    form = form_class(formdata=MultiDict(strings), meta={"csrf": False})
+    form.validate()
+    for name, messages in form.errors.items():
+        # Messages may be lazily translated strings: plain text (English here) in JSON.
+        errors.setdefault(name, [str(message) for message in messages])
+    if errors:
+        raise ValidationFailed("Some fields are missing or invalid.", errors)
+    return form
+
+
 def parse_booking_json(payload: Any) -> tuple[str, PatientDetails]:
     """Validate a JSON booking request; returns (appointmentId, the patient's details)."""
     if not isinstance(payload, dict):
@@ -101,28 +126,9 @@ def parse_booking_json(payload: Any) -> tuple[str, PatientDetails]:
     elif not _encodable(appointment_id):
         errors["appointmentId"] = ["appointmentId must be valid text."]
 
-    strings = {}
-    for name in BOOKING_FIELDS:
-        value = payload.get(name)
-        if value is None:
-            continue
-        if isinstance(value, str) and not _encodable(value):
-            # JSON may carry lone surrogates ("\ud800"), which no store can keep as UTF-8.
-            errors[name] = [f"{name} must be valid text."]
-        elif isinstance(value, str):
-            strings[name] = value
-        else:
-            errors[name] = [f"{name} must be a string."]
-
     from .booking_form import BookingForm
 
-    form = BookingForm(formdata=MultiDict(strings), meta={"csrf": False})
-    form.validate()
-    for name, messages in form.errors.items():
-        # Messages may be lazily translated strings: plain text (English here) in JSON.
-        errors.setdefault(name, [str(message) for message in messages])
-    if errors:
-        raise ValidationFailed("Some fields are missing or invalid.", errors)
+    form = checked_json_form(BookingForm, payload, BOOKING_FIELDS, errors)
     return appointment_id.strip(), form.to_patient()
 
 

@@ -13,14 +13,13 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .booking_form import BookingForm
 from .email_address import ascii_address
 from .i18n import lazy_gettext as _l
-from .validation import ValidationFailed
+from .validation import ValidationFailed, checked_json_form
 
 FIELDS = ("patientName", "patientEmail", "fromDate", "toDate", "practitionerId")
 
@@ -83,26 +82,5 @@ def parse_waitlist_json(payload: Any) -> dict[str, Any]:
     per-field messages otherwise."""
     if not isinstance(payload, dict):
         raise ValidationFailed("The request body must be a JSON object.")
-    errors: dict[str, list[str]] = {}
-    strings = {}
-    for name in FIELDS:
-        value = payload.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            errors[name] = [f"{name} must be a string."]
-            continue
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            errors[name] = [f"{name} must be valid text."]
-            continue
-        strings[name] = value
-    form = WaitlistForm(formdata=MultiDict(strings), meta={"csrf": False})
-    form.validate()
-    for name, messages in form.errors.items():
-        # Messages may be lazily translated strings: plain text (English here) in JSON.
-        errors.setdefault(name, [str(message) for message in messages])
-    if errors:
-        raise ValidationFailed("Some fields are missing or invalid.", errors)
+    form = checked_json_form(WaitlistForm, payload, FIELDS, {})
     return form.values()
