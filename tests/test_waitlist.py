@@ -7,6 +7,7 @@ import email
 import re
 from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -82,7 +83,8 @@ def test_joining_by_json_answers_201_and_sends_one_email_without_typed_text(app,
     assert "Evil" not in text and "Ada" not in text and "Evil" not in message.as_string()
     assert "5 June 2030" in text or "June" in text
     leave = re.search(r"(http://\S+/waitlist/leave/\S+)", text).group(1)
-    assert message["List-Unsubscribe"] == f"<{leave}>"
+    assert message["List-Unsubscribe"] == f"<{leave}/one-click>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 @pytest.mark.parametrize(
@@ -281,6 +283,28 @@ def test_leaving_takes_a_post_and_ends_the_offers(app, add_slot, monkeypatch, tm
     assert client.post(leave_link(joined), data={"csrf_token": token}).status_code == 200
     assert client.post(leave_link(joined), data={"csrf_token": token}).status_code == 200
     assert "not on this waitlist" in client.get(leave_link(joined)).text
+    tick(monkeypatch, 5)
+    free_a_time(app, add_slot)
+    assert outbox(tmp_path, "waitlist-offer") == []
+
+
+def test_a_mail_providers_one_click_unsubscribe_leaves_without_a_session(
+    app, add_slot, monkeypatch, tmp_path
+):
+    join(app, monkeypatch, 1)
+    (joined,) = outbox(tmp_path, "waitlist-joined")
+    one_click = urlsplit(joined["List-Unsubscribe"].strip("<>")).path
+    provider = app.test_client()  # no cookies, no CSRF token: as Gmail's POST comes
+    # A GET (a scanner, or a client without one-click) only leads to the page's button.
+    shown = provider.get(one_click)
+    assert shown.status_code == 303 and shown.headers["Location"].endswith(leave_link(joined))
+    assert provider.post(one_click, data={"other": "x"}).status_code == 303
+    tampered = one_click.replace("/one-click", "A/one-click")
+    assert provider.post(tampered, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert "Leave the waitlist?" in provider.get(leave_link(joined)).text  # still on it
+    left = provider.post(one_click, data={"List-Unsubscribe": "One-Click"})
+    assert left.status_code == 204
+    assert "not on this waitlist" in provider.get(leave_link(joined)).text
     tick(monkeypatch, 5)
     free_a_time(app, add_slot)
     assert outbox(tmp_path, "waitlist-offer") == []

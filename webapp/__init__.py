@@ -92,6 +92,8 @@ def register_blueprints(app: Flask, settings: Settings) -> None:
 
     extensions.csrf.exempt(api.bp)  # JSON only, no cookies: nothing for a forged request
     extensions.csrf.exempt(self_service.bp)  # the same; the token in the path is the key
+    # A mail provider's one-click unsubscribe (RFC 8058) comes without cookies.
+    extensions.csrf.exempt("webapp.waitlist_pages.leave_one_click")
     CORS(
         app,
         resources=[

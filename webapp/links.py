@@ -29,6 +29,12 @@ def waitlist_leave_url(settings: Settings, token: str) -> str:
     return public_url(settings, f"/waitlist/leave/{token}")
 
 
+def waitlist_one_click_leave_url(settings: Settings, token: str) -> str:
+    """The `List-Unsubscribe` address a mail provider POSTs to (RFC 8058 one-click,
+    route `waitlist_pages.leave_one_click`)."""
+    return public_url(settings, f"/waitlist/leave/{token}/one-click")
+
+
 def waitlist_offer_url(settings: Settings, token: str) -> str:
     """The link that books a time offered to a waitlist entry (`waitlist_pages.offer`)."""
     return public_url(settings, f"/waitlist/offer/{token}")

@@ -4,6 +4,8 @@
   with inline errors; then a thank-you page. Counted like booking attempts (limits.py).
 - `/waitlist/leave/<token>`: GET shows a button, POST (CSRF) ends the entry; a mail
   scanner following the link leaves nothing, and a repeat is harmless.
+- `/waitlist/leave/<token>/one-click`: the emails' `List-Unsubscribe` address, where a
+  mail provider's own button POSTs (RFC 8058, no cookies, so no CSRF token).
 - `/waitlist/offer/<token>`: the offered time and who it is for; POST (CSRF) books it
   through the usual conditional booking, so of everyone offered it the first wins and the
   others get the usual "just taken" page with other times. Booking ends the entry.
@@ -88,6 +90,22 @@ def leave(token: str):
     entry = waitlist().entry(key, entry_id)
     body = render_template("waitlist_leave.html", entry=entry, token=token, left=entry is None)
     return _private(make_response(body))
+
+
+@bp.route("/waitlist/leave/<token>/one-click", methods=["GET", "POST"])
+def leave_one_click(token: str):
+    """RFC 8058: a mail provider's "unsubscribe" button POSTs `List-Unsubscribe=One-Click`
+    here, without cookies (so without a CSRF token: exempt; the signed token in the path
+    is the key, as for the page's link). Anything else is sent to the page with its
+    button, so a GET (a mail scanner) changes nothing."""
+    if request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click":
+        try:
+            key, entry_id = manage_links.read_leave_token(settings(), token)
+        except manage_links.BadManageToken:
+            abort(404, INVALID_LINK)
+        waitlist().leave(key, entry_id)
+        return _private(make_response("", 204))
+    return redirect(url_for("waitlist_pages.leave", token=token), 303)
 
 
 @bp.route("/waitlist/offer/<token>", methods=["GET", "POST"])

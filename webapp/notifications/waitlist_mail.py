@@ -12,9 +12,10 @@
 
 No waitlist email holds anything the requester typed (not even the name): the address
 was never confirmed, so the clinic's sender cannot be made to carry someone's words.
-Every one carries the link to leave, also as a `List-Unsubscribe` header. Each is written in
-the entry's language (its `language`, recorded at joining; the clinic's for an entry made
-before entries recorded one), through render.py's per-language environments.
+Every one carries the link to leave, and a one-click `List-Unsubscribe` header (RFC
+8058). Each is written in the entry's language (its `language`, recorded at joining; the
+clinic's for an entry made before entries recorded one), through render.py's
+per-language environments.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def render(settings: Settings, notice: WaitlistNotice) -> EmailMessage | None:
         return None
     language = language_of(settings, entry)
     catalog = translations(language)
-    leave_url = links.waitlist_leave_url(settings, manage_links.make_leave_token(settings, entry))
+    leave_token = manage_links.make_leave_token(settings, entry)
+    leave_url = links.waitlist_leave_url(settings, leave_token)
     written_range = date_range(entry, language)
     context = {
         "language": language,
@@ -165,7 +167,10 @@ def render(settings: Settings, notice: WaitlistNotice) -> EmailMessage | None:
     message["Date"] = format_datetime(clock.utcnow())
     message["Message-ID"] = make_msgid(domain=site_domain(settings))
     message["Auto-Submitted"] = "auto-generated"
-    message["List-Unsubscribe"] = f"<{leave_url}>"
+    # RFC 8058 one-click: the mail provider's own "unsubscribe" button POSTs there
+    # (Gmail and Yahoo expect it of senders of automated mail).
+    message["List-Unsubscribe"] = f"<{links.waitlist_one_click_leave_url(settings, leave_token)}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(env.get_template(f"{notice.kind}.txt").render(context))
     message.add_alternative(env.get_template(f"{notice.kind}.html").render(context), subtype="html")
     return message
