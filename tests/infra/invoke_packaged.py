@@ -74,6 +74,8 @@ with mock_aws():
 
     listing = wsgi_handler.handler(api_event("GET", "/appointment-slot"), None)
     page = wsgi_handler.handler(api_event("GET", "/"), None)
+    # In Spanish: the compiled catalog and Babel's Spanish data must come from the zip.
+    spanish = wsgi_handler.handler(api_event("GET", "/", headers={"accept-language": "es"}), None)
     preflight = wsgi_handler.handler(
         api_event(
             "OPTIONS",
@@ -97,6 +99,8 @@ print(
             "page_status": page["statusCode"],
             "page_headers": page.get("headers", {}),
             "page_body": page.get("body", ""),
+            "spanish_body": spanish.get("body", ""),
+            "babel_modules": sorted(m for m in sys.modules if m.startswith("babel")),
             "preflight": {
                 "statusCode": preflight["statusCode"],
                 "headers": preflight.get("headers", {}),

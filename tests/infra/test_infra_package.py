@@ -72,6 +72,7 @@ def test_zip_holds_the_app_its_templates_and_assets(names):
         assert required in names, required
     # Only those locales' data ships (serverless.yml's slimPatterns).
     assert not [n for n in names if n.startswith("babel/locale-data/fr")]
+    assert not [n for n in names if n.startswith("babel/messages/")]
 
 
 def test_zip_holds_only_what_runs(names, zip_path):
@@ -190,6 +191,10 @@ def test_packaged_handler_serves_the_api_in_a_fresh_interpreter(unpacked, resour
     assert f"https://{FAKE_CLOUDFRONT}/static/styles.css?v=" in page
     assert "$default" not in page  # no stage prefix in generated links
     assert 'href="/book/packaged-1"' in page
+    spanish = out["spanish_body"]
+    assert '<html lang="es"' in spanish and "<title>Citas disponibles" in spanish, spanish[:400]
+    # Babel's catalog tooling (babel.messages) is not shipped: nothing at run time uses it.
+    assert not [m for m in out["babel_modules"] if m.startswith("babel.messages")]
 
     preflight = out["preflight"]
     assert preflight["statusCode"] == 200
