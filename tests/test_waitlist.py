@@ -168,6 +168,26 @@ def test_the_page_joins_with_inline_errors_and_a_thank_you(app, now, tmp_path):
     assert "You are on the waitlist" in done.text
     assert done.headers["Cache-Control"] == "no-store"
     assert len(outbox(tmp_path, "waitlist-joined")) == 1
+    assert "Times open now" not in done.text  # nothing is open in these dates
+
+
+def test_the_thank_you_page_names_times_open_now_in_the_dates(app, now, add_slot):
+    add_slot("2030-06-10", "09:00")
+    add_slot("2030-06-10", "09:30")
+    add_slot("2030-06-11", "14:00")
+    add_slot("2030-06-20", "09:00")  # outside the dates
+    client = app.test_client()
+    form = {
+        "csrf_token": csrf_token(client.get("/waitlist").text),
+        "patientName": "Ada Lovelace",
+        "patientEmail": "ada@example.com",
+        "fromDate": "2030-06-09",
+        "toDate": "2030-06-12",
+    }
+    done = client.post("/waitlist", data=form)
+    assert done.status_code == 200 and "Times open now in these dates" in done.text
+    assert re.findall(r'href="/\?day=(2030-06-\d\d)"', done.text) == ["2030-06-10", "2030-06-11"]
+    assert "2 free times" in done.text and "1 free time<" in done.text
 
 
 # -- offers --------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ joined here records, as does a booking made from an offer (like any booking page
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import (
     Blueprint,
     abort,
@@ -64,7 +66,18 @@ def join():
         except WaitlistFull as error:
             form.patientEmail.errors = [full_message(error)]
         else:
-            body = render_template("waitlist_joined.html", entry=entry)
+            # Times may be open in these dates already (not to the patient's liking, or
+            # not seen): say so, with links, rather than leave them waiting for an email.
+            open_now, _outcome = availability().open_days(
+                date.fromisoformat(entry["fromDate"]),
+                date.fromisoformat(entry["toDate"]),
+                entry.get("practitionerId"),
+            )
+            body = render_template(
+                "waitlist_joined.html",
+                entry=entry,
+                open_now=[(date.fromisoformat(day), n) for day, n in sorted(open_now.items())],
+            )
             return _private(make_response(body))
     body = render_template(
         "waitlist.html",
