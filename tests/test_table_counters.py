@@ -3,12 +3,11 @@ burst of simultaneous requests (dynalite), and still counted in-process if it fa
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
 
-from tests.helpers import booking_json
+from tests.helpers import booking_json, burst
 from webapp import create_app
 from webapp.aws import reset_clients
 from webapp.extensions import services
@@ -33,19 +32,8 @@ def no_redis_app(dynalite_endpoint, make_settings):
 
 
 def all_at_once(count: int, action) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(n: int) -> None:
-        barrier.wait()
-        results[n] = action(n)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    """`action(n)` for n in range(count), all at the same moment (tests.helpers.burst)."""
+    return burst(*[(lambda n=n: action(n)) for n in range(count)])
 
 
 def test_simultaneous_hits_each_get_their_own_count(no_redis_app):
