@@ -294,29 +294,35 @@ class Bookings:
         events.publish(self.settings, old, new)
 
     def _release(self, record: dict[str, Any]) -> bool | None:
-        """Offer the record's time again if it is still ahead; True once it is listed.
+        """Offer the record's time again if it is still ahead (see `offer_again`)."""
+        return offer_again(self.settings, self.store, self.cache, record, self.now_slot())
 
-        Never raises: the record's change has already happened and must be reported as
-        such. A failure is logged and leaves the time unlisted until a retry (see above).
-        """
-        if not self._in_future(record):
-            return None
-        new_id = replacement_id(record)
-        try:
-            created = self.store.appointments.put_slot(
-                new_id,
-                record["appointmentDate"],
-                record["appointmentTime"],
-                clock.iso_timestamp(),
-                extra=carried_fields(record),
-            )
-        except Exception:
-            log.exception("could not offer the time of %s again", record["appointmentId"])
-            return False
-        if created:
-            self.cache.invalidate()
-            events.opened(self.settings, [{**record, "appointmentId": new_id}])
-        return True
+
+def offer_again(settings, store, cache, record: dict[str, Any], now_slot: str) -> bool | None:
+    """Offer a released record's time again, as a new AVAILABLE item under its
+    replacement id, if it is still ahead: True once it is listed, None if it has started.
+
+    Never raises: the record's change has already happened and must be reported as such.
+    A failure is logged and leaves the time unlisted until a retry (see above).
+    """
+    if has_started(record, now_slot):
+        return None
+    new_id = replacement_id(record)
+    try:
+        created = store.appointments.put_slot(
+            new_id,
+            record["appointmentDate"],
+            record["appointmentTime"],
+            clock.iso_timestamp(),
+            extra=carried_fields(record),
+        )
+    except Exception:
+        log.exception("could not offer the time of %s again", record["appointmentId"])
+        return False
+    if created:
+        cache.invalidate()
+        events.opened(settings, [{**record, "appointmentId": new_id}])
+    return True
 
 
 def conflict_message(conflict: ConflictingChange) -> str:

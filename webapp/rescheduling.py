@@ -32,7 +32,7 @@ from typing import Any
 
 from . import clock
 from .availability import has_started
-from .bookings import replacement_id
+from .bookings import offer_again
 from .cache import SlotCache
 from .notifications import events
 from .settings import Settings
@@ -40,7 +40,6 @@ from .store import Store
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable, Unavailable
 from .store.moves import CLAIM_ATTRIBUTES, RESCHEDULED, booking_ref, move_entry
-from .store.schedule import carried_fields
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -155,21 +154,4 @@ class Rescheduling:
 
     def _offer_again(self, left: dict[str, Any]) -> bool | None:
         """Offer the old time again (as declines and cancels do); never raises."""
-        if has_started(left, self.now_slot()):
-            return None
-        new_id = replacement_id(left)
-        try:
-            created = self.store.appointments.put_slot(
-                new_id,
-                left["appointmentDate"],
-                left["appointmentTime"],
-                clock.iso_timestamp(),
-                extra=carried_fields(left),
-            )
-        except Exception:
-            log.exception("could not offer the time of %s again", left["appointmentId"])
-            return False
-        if created:
-            self.cache.invalidate()
-            events.opened(self.settings, [{**left, "appointmentId": new_id}])
-        return True
+        return offer_again(self.settings, self.store, self.cache, left, self.now_slot())
