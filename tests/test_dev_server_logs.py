@@ -1,6 +1,6 @@
 """The real development server (`flask run`) never writes a manage link's token to its
 log, whatever the status: Werkzeug colours the access lines of non-200 answers, and
-those lines must be dropped like the others."""
+those lines must be dropped like the others. Its lines are plain text, without colours."""
 
 from __future__ import annotations
 
@@ -70,3 +70,5 @@ def test_flask_run_logs_no_manage_token_for_any_status(tmp_path):
     assert "/manage/<token>" in stderr  # our own access line, by its rule
     assert TOKEN not in stderr
     assert "NotARealSignature" not in stderr
+    # Readable plain lines: the start-up banner's colour codes are gone too.
+    assert "development server" in stderr and "\x1b[" not in stderr

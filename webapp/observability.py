@@ -68,6 +68,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class ReadableFormatter(logging.Formatter):
     """For local development: `10:00:00 INFO GET /path 200 3.1ms HIT`, no JSON."""
 
@@ -81,7 +84,9 @@ class ReadableFormatter(logging.Formatter):
             cache = getattr(record, "cache", None)
             text += f" {cache}" if cache else ""
         else:
-            text = f"{record.name}: {record.getMessage()}"
+            # Without the development server's colour codes (its start-up banner): the
+            # readable lines are plain text in any terminal or file.
+            text = f"{record.name}: {_ANSI_ESCAPE.sub('', record.getMessage())}"
         line = f"{stamp} {record.levelname:<7} {text}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
@@ -104,7 +109,6 @@ class _StderrHandler(logging.StreamHandler):
 
 
 _DEV_SERVER_ACCESS_LINE = re.compile(r'\] "[A-Z]+ \S* HTTP/[0-9.]+" [0-9]{3} ')
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class DropDevServerAccessLines(logging.Filter):
