@@ -8,7 +8,8 @@ from flask import Blueprint, abort, make_response, redirect, render_template, se
 
 from . import confirmation, manage_links
 from .extensions import bookings, settings
-from .pages import INVALID_LINK, _private
+from .http import private
+from .pages import INVALID_LINK
 from .store.appointments import ACCEPTED, PENDING, UNCONFIRMED
 from .store.errors import AppointmentNotFound, Conflict, ConflictingChange
 
@@ -41,7 +42,7 @@ def _page(token: str, record: dict, status: int = 200, error: str | None = None)
         error=error,
         manage_href=_manage_url(record),
     )
-    return _private(make_response(body, status))
+    return private(make_response(body, status))
 
 
 @bp.get("/confirm/<token>")

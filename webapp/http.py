@@ -5,6 +5,7 @@
 - every request gets a total time budget for its AWS calls (aws.py);
 - `AppointmentIdConverter` (`<appointment_id:...>` in routes) matches only ids of a length
   the table can hold, so an overlong id is a plain 404 before any view runs.
+- `private(response)` marks a response that shows patient data or a private link.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class ClinicRequest(Request):
 class AppointmentIdConverter(UnicodeConverter):
     def __init__(self, url_map):
         super().__init__(url_map, minlength=1, maxlength=APPOINTMENT_ID_MAX)
+
+
+def private(response):
+    """For responses that show patient data or a private link: never stored by a cache,
+    never indexed by a search engine."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 def register_http(app: Flask) -> None:

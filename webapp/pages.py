@@ -27,6 +27,7 @@ from . import links, manage_links
 from .availability import group_by_day, has_started
 from .bookings import conflict_message
 from .extensions import availability, bookings, limits, practitioners, rescheduling, settings
+from .http import private
 from .i18n import N_, current_language
 from .limits import client_ip, fingerprint
 from .store.appointments import ACCEPTED, AVAILABLE, PENDING, UNCONFIRMED
@@ -56,13 +57,6 @@ INVALID_LINK = N_(
     "This link is not valid. It may be incomplete or out of date; please use the latest "
     "link from the clinic, or call the clinic."
 )
-
-
-def _private(response):
-    """For pages that show patient data or a private link: never stored, never indexed."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 # -- choosing and booking a time ---------------------------------------------------------
@@ -106,7 +100,7 @@ def index():
     ), (400 if errors else 200)
 
 
-def _taken_page(slot: dict, reason: Unavailable):
+def taken_page(slot: dict, reason: Unavailable):
     alternatives, _ = availability().list_open()
     return (
         render_template(
@@ -163,7 +157,7 @@ def book(appointment_id: str):
         if own is not None:
             return own
         reason = Unavailable.TAKEN if slot["status"] != AVAILABLE else Unavailable.PAST
-        return _taken_page(slot, reason)
+        return taken_page(slot, reason)
 
     if request.method == "POST":
         check_honeypot(request.form.get(HONEYPOT_FIELD))
@@ -175,14 +169,14 @@ def book(appointment_id: str):
         try:
             item = bookings().book(appointment_id, patient)
         except SlotUnavailable as error:
-            return _own_booking(appointment_id, form) or _taken_page(slot, error.reason)
+            return _own_booking(appointment_id, form) or taken_page(slot, error.reason)
         session[JUST_BOOKED_SESSION_KEY] = item["appointmentId"]
         token = manage_links.make_token(settings(), item)
         return redirect(url_for("pages.manage", token=token), 303)
     status = 400 if form.errors else 200
     # Re-shown after an error, the form echoes the patient's name, address and notes.
     body = render_template("book.html", slot=slot, form=form, honeypot_field=HONEYPOT_FIELD)
-    return _private(make_response(body, status))
+    return private(make_response(body, status))
 
 
 # -- the patient's private link ------------------------------------------------------------
@@ -241,7 +235,7 @@ def _manage_page(token: str, record: dict, status: int = 200, error: str | None 
         error=error,
         manage_url=links.manage_url(settings(), token),
     )
-    return _private(make_response(body, status))
+    return private(make_response(body, status))
 
 
 @bp.get("/manage/<token>")
@@ -264,7 +258,7 @@ def cancel(token: str):
                 abort(404, INVALID_LINK)
             return _manage_page(token, conflict.current, 409, conflict_message(conflict))
         return redirect(url_for("pages.manage", token=token), 303)
-    return _private(make_response(render_template("manage_cancel.html", slot=record, token=token)))
+    return private(make_response(render_template("manage_cancel.html", slot=record, token=token)))
 
 
 # -- changing the time ---------------------------------------------------------------------
@@ -288,7 +282,7 @@ def _reschedule_page(token: str, record: dict, status: int = 200, error: str | N
         ),
         error=error,
     )
-    return _private(make_response(body, status))
+    return private(make_response(body, status))
 
 
 @bp.get("/manage/<token>/reschedule")
@@ -315,7 +309,7 @@ def reschedule_confirm(token: str, appointment_id: str):
         body = render_template(
             "manage_reschedule_confirm.html", slot=record, target=target, token=token
         )
-        return _private(make_response(body))
+        return private(make_response(body))
     limits().count_booking_attempt(client_ip())
     try:
         moved = rescheduling().move(record, appointment_id)

@@ -20,7 +20,7 @@ from .api import refuse_oversized_bodies
 from .availability import has_started
 from .bookings import Change
 from .extensions import bookings, limits, rescheduling, settings
-from .http import APPOINTMENT_ID_MAX
+from .http import APPOINTMENT_ID_MAX, private
 from .limits import client_ip
 from .pages import INVALID_LINK, managed_booking
 from .store.errors import Conflict, ConflictingChange
@@ -30,11 +30,8 @@ bp = Blueprint("self_service", __name__, url_prefix="/my-appointment")
 bp.before_request(refuse_oversized_bodies)
 
 
-@bp.after_request
-def private(response):
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+# Every answer names a booking's patient or carries its private link.
+bp.after_request(private)
 
 
 def patient_view(record: dict[str, Any]) -> dict[str, Any]:

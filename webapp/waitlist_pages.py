@@ -31,9 +31,10 @@ from flask import (
 
 from . import manage_links
 from .extensions import availability, bookings, limits, practitioners, settings, waitlist
+from .http import private
 from .i18n import N_, current_language
 from .limits import client_ip
-from .pages import INVALID_LINK, JUST_BOOKED_SESSION_KEY, _private, _taken_page
+from .pages import INVALID_LINK, JUST_BOOKED_SESSION_KEY, taken_page
 from .store.appointments import AVAILABLE, PatientDetails
 from .store.errors import AppointmentNotFound, SlotUnavailable, Unavailable
 from .validation import HONEYPOT_FIELD, ValidationFailed, check_honeypot
@@ -78,7 +79,7 @@ def join():
                 entry=entry,
                 open_now=[(date.fromisoformat(day), n) for day, n in sorted(open_now.items())],
             )
-            return _private(make_response(body))
+            return private(make_response(body))
     body = render_template(
         "waitlist.html",
         form=form,
@@ -87,7 +88,7 @@ def join():
         today=waitlist().today(),
         last_day=waitlist().last_day(),
     )
-    return _private(make_response(body, 400 if form.errors else 200))
+    return private(make_response(body, 400 if form.errors else 200))
 
 
 @bp.route("/waitlist/leave/<token>", methods=["GET", "POST"])
@@ -99,10 +100,10 @@ def leave(token: str):
         abort(404, INVALID_LINK)
     if request.method == "POST":
         waitlist().leave(key, entry_id)
-        return _private(make_response(render_template("waitlist_leave.html", left=True)))
+        return private(make_response(render_template("waitlist_leave.html", left=True)))
     entry = waitlist().entry(key, entry_id)
     body = render_template("waitlist_leave.html", entry=entry, token=token, left=entry is None)
-    return _private(make_response(body))
+    return private(make_response(body))
 
 
 @bp.route("/waitlist/leave/<token>/one-click", methods=["GET", "POST"])
@@ -117,7 +118,7 @@ def leave_one_click(token: str):
         except manage_links.BadManageToken:
             abort(404, INVALID_LINK)
         waitlist().leave(key, entry_id)
-        return _private(make_response("", 204))
+        return private(make_response("", 204))
     return redirect(url_for("waitlist_pages.leave", token=token), 303)
 
 
@@ -137,10 +138,10 @@ def offer(token: str):
         abort(404, N_("We could not find that appointment time."))
     if not availability().is_bookable(slot):
         reason = Unavailable.TAKEN if slot["status"] != AVAILABLE else Unavailable.PAST
-        return _taken_page(slot, reason)
+        return taken_page(slot, reason)
     if request.method == "GET":
         body = render_template("waitlist_offer.html", slot=slot, entry=entry, token=token)
-        return _private(make_response(body))
+        return private(make_response(body))
     limits().count_booking_attempt(client_ip())
     patient = PatientDetails(
         entry["patientName"], entry["patientEmail"], language=current_language()
@@ -148,7 +149,7 @@ def offer(token: str):
     try:
         item = bookings().book(appointment_id, patient)
     except SlotUnavailable as error:
-        return _taken_page(slot, error.reason)
+        return taken_page(slot, error.reason)
     waitlist().leave(key, entry_id)  # they have a time now: no more offers
     session[JUST_BOOKED_SESSION_KEY] = item["appointmentId"]
     return redirect(url_for("pages.manage", token=manage_links.make_token(settings(), item)), 303)
