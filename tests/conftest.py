@@ -184,19 +184,30 @@ def dynalite_endpoint():
 
 
 @pytest.fixture
-def dynalite_app(dynalite_endpoint, make_settings):
+def make_dynalite_app(dynalite_endpoint, make_settings):
+    """Builds the app against dynalite, each with a table of its own; settings as
+    `make_settings` takes them (REDIS_HOST=None: rate counters in the table)."""
+    reset_clients()
+
+    def build(**env):
+        settings = make_settings(
+            DYNAMODB_ENDPOINT_URL=dynalite_endpoint,
+            TABLE_NAME=f"Appointments-{uuid.uuid4().hex[:8]}",
+            **env,
+        )
+        app = create_app(settings)
+        services(app).store.table.create()
+        return app
+
+    yield build
+    reset_clients()
+
+
+@pytest.fixture
+def dynalite_app(make_dynalite_app):
     """The app against dynalite, with a table of its own."""
-    reset_clients()
-    table = f"Appointments-{uuid.uuid4().hex[:8]}"
-    settings = make_settings(
-        DYNAMODB_ENDPOINT_URL=dynalite_endpoint,
-        TABLE_NAME=table,
-        BOOKING_RATE_LIMIT="1000",  # races fire many requests from one client on purpose
-    )
-    app = create_app(settings)
-    services(app).store.table.create()
-    yield app
-    reset_clients()
+    # Races fire many requests from one client on purpose.
+    return make_dynalite_app(BOOKING_RATE_LIMIT="1000")
 
 
 @pytest.fixture

@@ -172,3 +172,21 @@ def test_fifty_simultaneous_bookings_have_exactly_one_winner(dynalite_app, now):
     assert item["status"] == "PENDING"
     assert item["patientName"] == f"Patient {winner}"
     assert item["patientEmail"] == f"p{winner}@example.com"
+
+
+@pytest.mark.parametrize("counted_in", ["redis", "table"])
+def test_a_burst_of_bookings_from_one_client_gets_exactly_the_rate_limit(
+    make_dynalite_app, now, counted_in
+):
+    app = make_dynalite_app(
+        BOOKING_RATE_LIMIT="3", **({"REDIS_HOST": None} if counted_in == "table" else {})
+    )
+    slots = []
+    for number in range(10):
+        slot = f"20300604-{1000 + number:04d}"
+        services(app).store.appointments.put_slot(slot, "2030-06-04", f"10:{number:02d}", "t")
+        slots.append(slot)
+    bodies = [booking_json(slot, patientEmail=f"p{n}@example.com") for n, slot in enumerate(slots)]
+    actions = [(lambda b=b: app.test_client().post("/book-appointment", json=b)) for b in bodies]
+    codes = sorted(response.status_code for response in burst(*actions))
+    assert codes == [200] * 3 + [429] * 7

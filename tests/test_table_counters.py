@@ -3,12 +3,9 @@ burst of simultaneous requests (dynalite), and still counted in-process if it fa
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.helpers import booking_json, burst
-from webapp import create_app
 from webapp.aws import reset_clients
 from webapp.extensions import services
 from webapp.limits import Counters
@@ -16,19 +13,9 @@ from webapp.store import Store
 
 
 @pytest.fixture
-def no_redis_app(dynalite_endpoint, make_settings):
+def no_redis_app(make_dynalite_app):
     """The app on dynalite with no REDIS_HOST: what `cache=false` deploys."""
-    reset_clients()
-    settings = make_settings(
-        DYNAMODB_ENDPOINT_URL=dynalite_endpoint,
-        TABLE_NAME=f"Appointments-{uuid.uuid4().hex[:8]}",
-        REDIS_HOST=None,
-        BOOKING_RATE_LIMIT="5",
-    )
-    app = create_app(settings)
-    services(app).store.table.create()
-    yield app
-    reset_clients()
+    return make_dynalite_app(REDIS_HOST=None, BOOKING_RATE_LIMIT="5")
 
 
 def all_at_once(count: int, action) -> list:

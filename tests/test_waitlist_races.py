@@ -5,15 +5,13 @@ one books it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 import pytest
 
 from tests.helpers import burst, csrf_token
 from tests.test_waitlist import offer_link, outbox
-from webapp import clock, create_app
-from webapp.aws import reset_clients
+from webapp import clock
 from webapp.extensions import services
 from webapp.store.appointments import PatientDetails
 
@@ -42,24 +40,17 @@ def test_a_burst_of_joins_gets_exactly_the_cap(dynalite_app):
 
 @pytest.mark.parametrize("counted_in", ["redis", "table"])
 def test_a_burst_of_joins_from_one_client_gets_exactly_the_rate_limit(
-    dynalite_endpoint, make_settings, counted_in
+    make_dynalite_app, counted_in
 ):
-    reset_clients()
-    settings = make_settings(
-        DYNAMODB_ENDPOINT_URL=dynalite_endpoint,
-        TABLE_NAME=f"Appointments-{uuid.uuid4().hex[:8]}",
-        BOOKING_RATE_LIMIT="4",
-        **({"REDIS_HOST": None} if counted_in == "table" else {}),
+    app = make_dynalite_app(
+        BOOKING_RATE_LIMIT="4", **({"REDIS_HOST": None} if counted_in == "table" else {})
     )
-    app = create_app(settings)
-    services(app).store.table.create()
-    today = clock.today(settings.tz)
+    today = clock.today(services(app).settings.tz)
     first, last = today + timedelta(days=1), today + timedelta(days=5)
     bodies = [body(f"p{n}@example.com", first, last) for n in range(12)]
     actions = [(lambda b=b: app.test_client().post("/join-waitlist", json=b)) for b in bodies]
     codes = sorted(response.status_code for response in burst(*actions))
     assert codes == [201] * 4 + [429] * 8
-    reset_clients()
 
 
 def test_of_everyone_offered_a_freed_time_exactly_one_books_it(dynalite_app, tmp_path):
