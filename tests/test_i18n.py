@@ -14,6 +14,7 @@ from webapp.notifications.decide import (
     ACCEPTED_KIND,
     CANCELLED_KIND,
     DECLINED_KIND,
+    RECEIVED,
     REMINDER,
     RESCHEDULED_KIND,
     STAFF_NEW_REQUEST,
@@ -152,6 +153,8 @@ def test_a_move_keeps_the_bookings_language(client, now, add_slot, store):
     assert store.appointments.get(second)["language"] == "es"
 
 
+NAMED = "Estimado/a Ana García:"
+UNNAMED = "Estimado/a paciente:"
 SPANISH_ITEM = {
     "appointmentId": "20300604-0900",
     "appointmentDate": "2030-06-04",
@@ -167,29 +170,59 @@ SPANISH_ITEM = {
 
 
 @pytest.mark.parametrize(
-    ("kind", "extra", "subject", "body"),
+    ("kind", "extra", "subject", "body", "greeting"),
     [
-        (ACCEPTED_KIND, {}, "su cita del martes, 4 de junio de 2030", "Buenas noticias"),
-        (DECLINED_KIND, {"decisionReason": "Cerrado"}, "no hemos podido", "Motivo indicado"),
-        (REMINDER, {}, "Recordatorio: su cita en Test Clinic", "Le recordamos su cita"),
-        (CANCELLED_KIND, {"cancelledBy": "clinic"}, "está cancelada", "ha sido cancelada"),
+        (
+            RECEIVED,
+            {"status": "PENDING"},
+            "hemos recibido su solicitud de cita para el martes",
+            "Test Clinic ha recibido una solicitud de cita para esta dirección",
+            None,
+        ),
+        (
+            RECEIVED,
+            {"status": "UNCONFIRMED", "confirmBy": "2030-06-01T11:00:00Z"},
+            "confirme su solicitud de cita para el martes",
+            "Confirme esta solicitud antes del",
+            None,
+        ),
+        (ACCEPTED_KIND, {}, "su cita del martes, 4 de junio de 2030", "Buenas noticias", NAMED),
+        (DECLINED_KIND, {"decisionReason": "Cerrado"}, "no hemos podido", "Motivo indicado", NAMED),
+        (REMINDER, {}, "Recordatorio: su cita en Test Clinic", "Le recordamos su cita", NAMED),
+        (CANCELLED_KIND, {"cancelledBy": "staff"}, "está cancelada", "ha sido cancelada", NAMED),
+        (
+            CANCELLED_KIND,
+            {"cancelledBy": "patient"},
+            "está cancelada",
+            "Tal como nos pidió",
+            UNNAMED,
+        ),
         (
             RESCHEDULED_KIND,
             {"previousDate": "2030-06-03", "previousTime": "10:30", "inCalendar": True},
             "ha pasado al martes",
             "del lunes, 3 de junio de 2030 a las 10:30 al:",
+            UNNAMED,
         ),
     ],
 )
-def test_later_emails_to_a_spanish_booking_are_in_spanish(app, kind, extra, subject, body):
+def test_patient_emails_to_a_spanish_booking_are_in_spanish(
+    app, kind, extra, subject, body, greeting
+):
     settings = services(app).settings
     message = render(settings, Notice(kind, {**SPANISH_ITEM, **extra}))
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert subject in message["Subject"]
-    assert body in text and "Estimada/o" not in text and "Estimado/a Ana García:" in text
+    assert body in text and "Estimada/o" not in text
+    if greeting:
+        assert text.startswith(greeting) and greeting in html
+    # Only an email after a staff decision names the patient (render.may_quote_requester).
+    assert ("Ana García" in text) == (greeting == NAMED)
     assert "martes, 4 de junio de 2030 a las 9:00 con Dra. Lee" in text
     assert '<html lang="es">' in html and "Este es un mensaje automático" in html
+    if extra.get("confirmBy"):
+        assert "Confirmar la solicitud" in html
     for attachment in message.iter_attachments():
         assert "SUMMARY:Cita con Dra. Lee en Test Clinic" in attachment.get_content()
 

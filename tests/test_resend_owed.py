@@ -21,7 +21,8 @@ from tests.notification_helpers import (
 )
 from webapp.extensions import services
 from webapp.notifications import worker
-from webapp.notifications.decide import owed
+from webapp.notifications.decide import STAFF_NEW_REQUEST, Notice, decide, owed
+from webapp.store.moves import moved_booking
 
 
 @pytest.fixture
@@ -87,14 +88,19 @@ def test_a_lost_email_is_sent_once_from_the_table(ses_app, now, add_slot):
         stream_event(stream_record("MODIFY", item, accepted)), FakeContext()
     )
     assert result["batchItemFailures"]
-    assert len(ses.calls) == 3  # the one attempt that timed out
+    # The fake records a call when it arrives, before its delay: SES got the message,
+    # but its answer came after the notifier's timeout, so the claim was released.
+    assert len(ses.calls) == 3
     ses.delay_seconds = 0
 
     stop = no_scans(ses_app)
     try:
         output = resend(ses_app, "--since-hours", "72")
         assert "1 sent" in output
+        # A second SES call for the same email: had SES accepted the one that timed out,
+        # the patient gets "confirmed" twice (what the README says a timeout can mean).
         assert len(ses.calls) == 4
+        assert subjects(ses)[-2:] == [subjects(ses)[-1]] * 2
         assert "is confirmed" in subjects(ses)[-1]
         # Again: everything owed has been sent.
         output = resend(ses_app)
@@ -149,3 +155,79 @@ def test_what_each_state_owes():
     assert kinds(decided(accepted, "CANCELLED")) == [("cancelled", True)]
     assert kinds(decided({**base, "status": "PENDING"}, "CANCELLED")) == [("cancelled", False)]
     assert owed({**base, "status": "AVAILABLE"}) == []
+
+
+def move_delivered_by_the_stream(ses_app, add_slot, *, deliver_move: bool):
+    """Book, then move through the JSON self-service; the stream delivers the booking's
+    emails, and the move's change (old item -> RESCHEDULED) only if `deliver_move`.
+    Returns the old item after the move."""
+    first = add_slot("2030-06-04", "09:00")
+    second = add_slot("2030-06-05", "10:00")
+    client = ses_app.test_client()
+    booked = client.post("/book-appointment", json=booking_json(first))
+    assert booked.status_code == 200, booked.json
+    store = services(ses_app).store
+    item = store.appointments.get(first)
+    available = store.appointments.get(second)
+    token = booked.json["manageUrl"].rsplit("/", 1)[1]
+    moved = client.post(f"/my-appointment/{token}/reschedule", json={"appointmentId": second})
+    assert moved.status_code == 200, moved.json
+    left, claimed = store.appointments.get(first), store.appointments.get(second)
+    assert left["status"] == "RESCHEDULED" and claimed["rescheduledFrom"] == first
+
+    records = [
+        stream_record("MODIFY", slot_image(item), item),
+        stream_record("MODIFY", available, claimed),  # the claim: no email of its own
+    ]
+    if deliver_move:
+        records.append(stream_record("MODIFY", item, left))
+    worker.handle_stream(stream_event(*records), FakeContext())
+    return left
+
+
+def test_after_a_delivered_move_nothing_is_owed(ses_app, now, add_slot):
+    ses = ses_app.fake_ses
+    move_delivered_by_the_stream(ses_app, add_slot, deliver_move=True)
+    # Received + staff notice for the booking; "moved" + staff notice for the move.
+    assert len(ses.calls) == 4
+    assert "moved to" in subjects(ses)[2]
+
+    output = resend(ses_app, "--since-hours", "72")
+    assert "0 sent" in output
+    assert len(ses.calls) == 4  # no "request received" for the new time
+
+
+def test_a_lost_move_email_is_sent_once_and_only_it(ses_app, now, add_slot):
+    ses = ses_app.fake_ses
+    left = move_delivered_by_the_stream(ses_app, add_slot, deliver_move=False)
+    assert len(ses.calls) == 2
+    # The move's staff notice did go out (as the stream would have sent it); the
+    # patient's "moved" email was lost.
+    notifier = worker._current_notifier()
+    assert notifier.deliver(Notice(STAFF_NEW_REQUEST, moved_booking(left)))
+    assert len(ses.calls) == 3
+
+    output = resend(ses_app, "--since-hours", "72")
+    assert "1 sent" in output
+    assert len(ses.calls) == 4
+    raw = base64.b64decode(ses.calls[-1]["RawMessage.Data"])
+    message = email.message_from_bytes(raw, policy=default)
+    assert "moved to Wednesday 5 June 2030 at 10:00" in subjects(ses)[-1]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "from Tuesday 4 June 2030 at 09:00" in text  # as the move's own email says
+    assert message["To"] == "ada@example.com"
+    assert "0 sent" in resend(ses_app, "--since-hours", "72")
+    assert len(ses.calls) == 4
+
+
+def test_a_moved_booking_owes_what_its_move_meant(ses_app, now, add_slot):
+    left = move_delivered_by_the_stream(ses_app, add_slot, deliver_move=False)
+    claimed = services(ses_app).store.appointments.get(left["rescheduledTo"])
+    # What the stream decides for the move: the old item's change to RESCHEDULED.
+    from_the_move = decide({**left, "status": "PENDING"}, left)
+    owes = owed(claimed)
+    assert [n.kind for n in owes] == ["rescheduled", "staff-new-request"]
+    assert [n.dedup_key for n in owes] == [n.dedup_key for n in from_the_move]
+    # ... and the same email: moved from the old time, into the same calendar state.
+    for name in ("previousDate", "previousTime", "inCalendar", "appointmentId"):
+        assert owes[0].item[name] == from_the_move[0].item[name]

@@ -125,7 +125,8 @@ def owed(item: dict[str, Any]) -> list[Notice]:
     """The emails a booking's *current* state means, recomputed from the item alone.
 
     What a stream record would have said about the last change that led here: a PENDING
-    request owes "request received" (and the staff notice), ACCEPTED the confirmation,
+    request owes "request received" (and the staff notice), or the "moved" email (and the
+    staff notice) if a move brought it here, ACCEPTED the confirmation,
     DECLINED the refusal, CANCELLED the cancellation (withdrawing the calendar event if it
     had been accepted: only acceptance leaves `decidedAt` on a cancelled request). The
     de-duplication claims say which of these went out already.
@@ -133,6 +134,14 @@ def owed(item: dict[str, Any]) -> list[Notice]:
     if not _is_booking(item):
         return []
     status = item.get("status")
+    if status == PENDING and item.get("rescheduledFrom"):
+        # A moved booking's new time: what it owes is what its move meant (see `decide`),
+        # the patient's "moved" email and the staff notice, never a "request received".
+        # Those notices name this item and the booking's unchanged requestedAt, as the
+        # move's own (`moved_booking` of the record it left) do, so their de-duplication
+        # keys are the same and an email the move delivered is not sent again.
+        moved = _as_moved(item)
+        return [Notice(RESCHEDULED_KIND, moved), Notice(STAFF_NEW_REQUEST, moved)]
     if status == PENDING:
         return [Notice(RECEIVED, item), Notice(STAFF_NEW_REQUEST, item)]
     if status == ACCEPTED:
@@ -142,3 +151,14 @@ def owed(item: dict[str, Any]) -> list[Notice]:
     if status == CANCELLED:
         return [Notice(CANCELLED_KIND, item, withdraws_event=bool(item.get("decidedAt")))]
     return []
+
+
+def _as_moved(item: dict[str, Any]) -> dict[str, Any]:
+    """A moved booking's new item with the time it left, as `moved_booking` describes it
+    (the claim does not copy the previous date and time; its last move entry has them)."""
+    moves = item.get("moves") or []
+    last = moves[-1] if moves else {}
+    if last.get("toId") != item["appointmentId"] or "T" not in last.get("from", ""):
+        return item
+    previous_date, previous_time = last["from"].split("T", 1)
+    return {**item, "previousDate": previous_date, "previousTime": previous_time}

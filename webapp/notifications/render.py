@@ -209,6 +209,27 @@ def recipient(settings: Settings, notice: Notice) -> str | None:
     return notice.item["patientEmail"]
 
 
+# What a requester typed into the booking form, as the templates name it.
+REQUESTER_TYPED = ("patient_name", "patient_email", "notes")
+
+
+def may_quote_requester(notice: Notice) -> bool:
+    """Whether the email may carry what the requester typed (name, address, notes).
+
+    Nobody verifies the address a booking is made for, and anyone holding the booking's
+    link can cancel or move it. An email that follows only the requester's own actions
+    ("request received" and its confirmation link, their own cancellation, their move)
+    would let anyone send their words from the clinic's address to any inbox, so it quotes
+    nothing of theirs. Only an email after a staff decision (acceptance, refusal, the
+    reminder of an accepted appointment, a cancellation by staff) may greet by name:
+    staff have seen the request by then. The clinic's own notice of a request goes to
+    the clinic's address, which must see it all.
+    """
+    if notice.kind in (STAFF_NEW_REQUEST, ACCEPTED_KIND, DECLINED_KIND, REMINDER):
+        return True
+    return notice.kind == CANCELLED_KIND and notice.item.get("cancelledBy") == "staff"
+
+
 def render(settings: Settings, notice: Notice) -> EmailMessage | None:
     """The email for a notice; None when it has nobody to go to (no staff address)."""
     if notice.kind in WAITLIST_KINDS:
@@ -248,11 +269,10 @@ def render(settings: Settings, notice: Notice) -> EmailMessage | None:
         "withdraws_event": notice.withdraws_event,
         "previous_when": _previous_when(item, language),
     }
-    if notice.kind == RECEIVED:
-        # The first email to an address nobody has verified: nothing the requester typed
-        # (name, notes) goes into it, so the clinic's sender cannot relay their words.
-        for typed in ("patient_name", "patient_email", "notes"):
+    if not may_quote_requester(notice):
+        for typed in REQUESTER_TYPED:
             del context[typed]
+    if notice.kind == RECEIVED:
         context["cancel_url"] = f"{context['manage_url']}/cancel"
         context["confirm_url"] = ""
         if item.get("status") == UNCONFIRMED and item.get("confirmBy"):
