@@ -7,6 +7,8 @@ import pytest
 from tests.helpers import page_token
 from tests.test_openapi import assert_conforms
 from tests.test_schedule import BASIC, _cli, _listed
+from tests.test_waitlist import outbox, text_of
+from webapp.bookings import replacement_id
 from webapp.extensions import services
 
 
@@ -45,12 +47,10 @@ def test_closure_beyond_the_horizon_is_skipped_by_the_roll(make_app, now):
     assert days == {"2030-06-04", "2030-06-25"}
 
 
-def test_practitioner_closure_lists_and_resolves_bookings(app, client, now, make_booking):
-    from webapp.notifications import send  # noqa: F401  (outbox backend in tests)
-
+def test_practitioner_closure_lists_and_resolves_bookings(app, client, now, make_booking, tmp_path):
     _hours(app)
-    pending = make_booking("20300604-0900-dr-jo-smith")
-    accepted = make_booking("20300604-0930-dr-jo-smith")
+    pending = make_booking("20300604-0900-dr-jo-smith", email="pending@example.com")
+    accepted = make_booking("20300604-0930-dr-jo-smith", email="accepted@example.com")
     services(app).bookings.accept(accepted["appointmentId"], "staff@clinic.example")
     other = make_booking("20300604-0900")  # the default practitioner: not affected
     api = app.test_client()
@@ -68,12 +68,37 @@ def test_practitioner_closure_lists_and_resolves_bookings(app, client, now, make
     ids = [item["appointmentId"] for item in closed.json["affected"]]
     assert ids == [pending["appointmentId"], accepted["appointmentId"]]
     closure_id = closed.json["closure"]["id"]
+    # Somebody waits for Dr Smith that day: the times the closure takes are never theirs.
+    waiting = {
+        "patientName": "Grace Hopper",
+        "patientEmail": "grace@example.com",
+        "fromDate": "2030-06-04",
+        "toDate": "2030-06-04",
+        "practitionerId": "dr-jo-smith",
+    }
+    assert api.post("/join-waitlist", json=waiting).status_code == 201
     resolved = api.post(
         f"/api/staff/closures/{closure_id}/resolve",
         json={"decisionReason": "Dr Smith is away that day."},
         headers=BASIC,
     )
     assert resolved.json == {"declined": 1, "cancelled": 1, "skipped": 0}
+    # Each affected patient is told by email; no waitlist offer goes out for a closed time.
+    (declined,) = outbox(tmp_path, "-declined-")
+    assert declined["To"] == "pending@example.com"
+    assert "Dr Smith is away that day." in text_of(declined)
+    (cancelled,) = outbox(tmp_path, "-cancelled-")
+    assert cancelled["To"] == "accepted@example.com"
+    assert outbox(tmp_path, "waitlist-offer") == []
+    store = services(app).store
+    # The freed times exist only as the closure's REMOVED times, never listed (not even
+    # for a moment: they were written so), and the bookings' pages offer nothing to retry.
+    for record in (pending, accepted):
+        released = store.appointments.get(record["appointmentId"])
+        replacement = store.table.get(replacement_id(released))
+        assert replacement["status"] == "REMOVED"
+        assert replacement["removedBy"] == f"closure#{closure_id}"
+        assert services(app).bookings.is_released(released) is None
     path = "/api/staff/closures/{closure_id}"
     assert_conforms("POST", path + "/resolve", resolved)
     assert_conforms("GET", path, api.get(f"/api/staff/closures/{closure_id}", headers=BASIC))
@@ -86,7 +111,6 @@ def test_practitioner_closure_lists_and_resolves_bookings(app, client, now, make
     slots = client.get("/appointment-slot?practitioner=default")
     assert_conforms("GET", "/appointment-slot", slots)
     assert_conforms("GET", "/appointment-slot", client.get("/appointment-slot?practitioner=x"))
-    store = services(app).store
     assert store.appointments.get(pending["appointmentId"])["status"] == "DECLINED"
     assert store.appointments.get(accepted["appointmentId"])["status"] == "CANCELLED"
     assert store.appointments.get(other["appointmentId"])["status"] == "PENDING"
@@ -98,6 +122,9 @@ def test_practitioner_closure_lists_and_resolves_bookings(app, client, now, make
     lifted = api.post(f"/api/staff/closures/{closure_id}/lift", json={}, headers=BASIC)
     assert lifted.status_code == 200
     assert len(_listed(client, "?from=2030-06-04&to=2030-06-04&practitioner=dr-jo-smith")) == 2
+    # Lifted, the two times are open again, and offered to the waitlist.
+    offers = outbox(tmp_path, "waitlist-offer")
+    assert sorted(m["To"] for m in offers) == ["grace@example.com", "grace@example.com"]
 
 
 def test_closure_input_is_validated(app, staff_client, now):

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.helpers import csrf_token
+from tests.test_schedule import _cli
 from webapp import clock, manage_links
+from webapp.bookings import replacement_id
 from webapp.extensions import services
 from webapp.notifications import waitlist_mail, worker
 from webapp.store.appointments import PatientDetails
@@ -251,6 +253,51 @@ def test_times_added_by_hand_are_offered(app, monkeypatch, tmp_path):
     assert "14:00" in offer["Subject"]
 
 
+def offered_id(app, message) -> str:
+    """The time an offer email's link books."""
+    token = offer_link(message).rsplit("/", 1)[1]
+    return manage_links.read_offer_token(services(app).settings, token)[2]
+
+
+def test_the_old_time_of_a_moved_booking_is_offered(app, add_slot, monkeypatch, tmp_path):
+    tick(monkeypatch, 0)
+    service = services(app)
+    old = add_slot(DAY, "09:00")
+    later = add_slot("2030-06-20", "09:00")  # outside the entry's dates: not offered
+    record = service.bookings.book(old, PatientDetails("Someone", "someone@example.com"))
+    join(app, monkeypatch, 1)
+    tick(monkeypatch, 5)
+    assert outbox(tmp_path, "waitlist-offer") == []
+    service.rescheduling.move(record, later)
+    (offer,) = outbox(tmp_path, "waitlist-offer")
+    assert offer["To"] == "ada@example.com" and "09:00" in offer["Subject"]
+    left = service.store.appointments.get(old)
+    assert left["status"] == "RESCHEDULED"
+    assert offered_id(app, offer) == replacement_id(left)
+
+
+def test_a_lifted_closure_offers_its_times(app, monkeypatch, tmp_path):
+    tick(monkeypatch, 0)
+    _cli(app, "set-hours", "default", "--mon", "09:00-09:30")  # 10 June 09:00, among others
+    _cli(app, "close", DAY)
+    join(app, monkeypatch, 1)
+    tick(monkeypatch, 5)
+    (closure,) = services(app).closures.all()
+    assert outbox(tmp_path, "waitlist-offer") == []
+    assert services(app).closures.lift(closure["id"])["reopened"] == 1
+    (offer,) = outbox(tmp_path, "waitlist-offer")
+    assert offered_id(app, offer).startswith("20300610-0900")
+
+
+def test_new_weekly_hours_offer_the_times_the_roll_adds(app, monkeypatch, tmp_path):
+    join(app, monkeypatch, 1)
+    tick(monkeypatch, 5)
+    # The roll creates Mondays' 09:00 up to the horizon; only 10 June is in the dates.
+    _cli(app, "set-hours", "default", "--mon", "09:00-09:30")
+    (offer,) = outbox(tmp_path, "waitlist-offer")
+    assert offered_id(app, offer).startswith("20300610-0900")
+
+
 def offer_link(message) -> str:
     return re.search(r"http://[^/]+(/waitlist/offer/\S+)", text_of(message)).group(1)
 
@@ -298,9 +345,13 @@ def test_leaving_takes_a_post_and_ends_the_offers(app, add_slot, monkeypatch, tm
     client = app.test_client()
     page = client.get(leave_link(joined))
     assert page.status_code == 200 and "Leave the waitlist?" in page.text
-    assert outbox(tmp_path, "waitlist-joined")  # a GET (a mail scanner) leaves nothing
+    # A GET (a mail scanner) leaves nothing: the entry the link names is still there.
+    leave_token = leave_link(joined).rsplit("/", 1)[1]
+    key, entry_id = manage_links.read_leave_token(services(app).settings, leave_token)
+    assert services(app).waitlist.entry(key, entry_id) is not None
     token = csrf_token(page.text)
     assert client.post(leave_link(joined), data={"csrf_token": token}).status_code == 200
+    assert services(app).waitlist.entry(key, entry_id) is None
     assert client.post(leave_link(joined), data={"csrf_token": token}).status_code == 200
     assert "not on this waitlist" in client.get(leave_link(joined)).text
     tick(monkeypatch, 5)
@@ -396,3 +447,48 @@ def test_the_stream_handler_sends_the_join_email_and_offers(lambda_app, monkeypa
     subjects = sorted(str(m["Subject"]) for m in sent_emails())
     assert len(subjects) == 2
     assert "a time is free on" in subjects[0] and "on the waitlist" in subjects[1]
+
+
+def test_the_stream_handler_offers_a_closed_time_opened_again(lambda_app, monkeypatch, add_slot):
+    from tests.notification_helpers import FakeContext, sent_emails, stream_event, stream_record
+
+    tick(monkeypatch, 1)
+    assert lambda_app.test_client().post("/join-waitlist", json=join_json()).status_code == 201
+    store = services(lambda_app).store
+    slot = store.appointments.get(add_slot(DAY, "11:00"))
+    closed = {**slot, "status": "REMOVED", "removedBy": "closure#20300610-abcdef"}
+    # A closure lifted: the REMOVED item becomes AVAILABLE again.
+    result = worker.handle_stream(
+        stream_event(stream_record("MODIFY", closed, slot)), FakeContext()
+    )
+    assert result == {"batchItemFailures": []}
+    (offer,) = sent_emails()
+    assert offer["To"] == "ada@example.com" and "a time is free on" in str(offer["Subject"])
+    assert "11:00" in str(offer["Subject"])
+
+
+def test_the_stream_handler_sends_the_join_email_for_a_rejoin(lambda_app, monkeypatch):
+    from tests.notification_helpers import FakeContext, sent_emails, stream_event, stream_record
+
+    tick(monkeypatch, 1)
+    assert lambda_app.test_client().post("/join-waitlist", json=join_json()).status_code == 201
+    store = services(lambda_app).store
+    (entry,) = store.waitlist.covering(datetime(2030, 6, 6).date(), 28)
+    # The place held an ended entry, which the join overwrote (store/waitlist.py).
+    ended = {
+        **entry,
+        "entryId": "an-ended-entry",
+        "fromDate": "2030-05-20",
+        "toDate": "2030-05-25",
+        "slotStart": "2030-05-25T23:59",
+    }
+    # A change of the same entry (same entryId) is no join: no email.
+    same = worker.handle_stream(stream_event(stream_record("MODIFY", entry, entry)), FakeContext())
+    assert same == {"batchItemFailures": []}
+    assert sent_emails() == []
+    rejoin = worker.handle_stream(
+        stream_event(stream_record("MODIFY", ended, entry)), FakeContext()
+    )
+    assert rejoin == {"batchItemFailures": []}
+    (message,) = sent_emails()
+    assert message["To"] == "ada@example.com" and "on the waitlist" in str(message["Subject"])

@@ -48,7 +48,7 @@ from .store.appointments import (
 )
 from .store.errors import Conflict, ConflictingChange, SlotUnavailable, Unavailable
 from .store.moves import RESCHEDULED
-from .store.schedule import carried_fields
+from .store.schedule import DEFAULT_ID, REMOVED, carried_fields
 from .validation import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -209,10 +209,15 @@ class Bookings:
         return self.store.appointments.existing(appointment_id)
 
     def is_released(self, record: dict[str, Any]) -> bool | None:
-        """For a declined/cancelled/moved future record: is its time offered again? None: n/a."""
+        """For a declined/cancelled/moved future record: is its time offered again? None: n/a
+        (not ahead, or a closure keeps it closed)."""
         if record["status"] not in RELEASED_STATUSES or not self._in_future(record):
             return None
-        return self.store.appointments.get(replacement_id(record)) is not None
+        # The raw item: appointments.get hides REMOVED ones, and a closed replacement is one.
+        replacement = self.store.table.get(replacement_id(record))
+        if replacement is not None and replacement.get("status") == REMOVED:
+            return None
+        return replacement is not None
 
     # -- staff decisions -----------------------------------------------------------------
     def accept(self, appointment_id: str, staff_email: str) -> Change:
@@ -298,9 +303,30 @@ class Bookings:
         return offer_again(self.settings, self.store, self.cache, record, self.now_slot())
 
 
+def closed_by(store, record: dict[str, Any]) -> str | None:
+    """The `removedBy` tag of a closure covering the record's day and practitioner, or None."""
+    day = record["appointmentDate"]
+    practitioner_id = record.get("practitionerId") or DEFAULT_ID
+    for closure_id, closure in sorted(store.schedule.directory()["closures"].items()):
+        if closure["start"] <= day <= closure["end"] and closure.get("practitionerId") in (
+            "",
+            None,
+            practitioner_id,
+        ):
+            return f"closure#{closure_id}"
+    return None
+
+
 def offer_again(settings, store, cache, record: dict[str, Any], now_slot: str) -> bool | None:
     """Offer a released record's time again, as a new AVAILABLE item under its
-    replacement id, if it is still ahead: True once it is listed, None if it has started.
+    replacement id, if it is still ahead: True once it is listed, None if it has started
+    or a closure covers it.
+
+    Inside a closure (a closure's `resolve` declining its requests, or any decline, cancel
+    or move there) the replacement is written straight away as that closure's REMOVED time:
+    never listed, no waitlist offer, not even for a moment; lifting the closure reopens it
+    like the closure's other times. The closure is recorded in the directory before its
+    requests are resolved, so `resolve` always sees it here.
 
     Never raises: the record's change has already happened and must be reported as such.
     A failure is logged and leaves the time unlisted until a retry (see above).
@@ -309,16 +335,20 @@ def offer_again(settings, store, cache, record: dict[str, Any], now_slot: str) -
         return None
     new_id = replacement_id(record)
     try:
+        closure = closed_by(store, record)
         created = store.appointments.put_slot(
             new_id,
             record["appointmentDate"],
             record["appointmentTime"],
             clock.iso_timestamp(),
             extra=carried_fields(record),
+            removed_by=closure,
         )
     except Exception:
         log.exception("could not offer the time of %s again", record["appointmentId"])
         return False
+    if closure is not None:
+        return None
     if created:
         cache.invalidate()
         events.opened(settings, [{**record, "appointmentId": new_id}])

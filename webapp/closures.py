@@ -11,8 +11,10 @@ Closing (`close`):
    again) is turned REMOVED too.
 Requests and accepted appointments in the range are then listed (`affected`); staff
 decline or cancel them all in one action (`resolve`, through bookings.decline and
-cancel_by_staff, so each patient gets the usual email), and any time that gives back is
-closed again at once.
+cancel_by_staff, so each patient gets the usual email). The time each gives back is
+written as this closure's REMOVED time from the start (bookings.offer_again finds the
+closure, recorded in step 1): it is never listed nor offered to the waitlist, not even
+for a moment, and the lift reopens it with the rest.
 
 Lifting (`lift`) removes the record, reopens the times this closure removed (not those
 staff removed by hand, nor those another closure still covers), and rolls the range.
@@ -204,8 +206,6 @@ class Closures:
                     counts["cancelled"] += 1
             except ConflictingChange:
                 counts["skipped"] += 1
-        # Declines and cancels offer their times again; inside a closure they stay closed.
-        self._remove_open_times(closure)
         return counts
 
     def lift(self, closure_id: str) -> dict[str, int]:

@@ -244,9 +244,14 @@ def test_stream_feeds_the_notifier_with_dlq_bisect_and_bounded_retries(resources
     assert props["MaximumRecordAgeInSeconds"] <= 6 * 3600
     destination = props["DestinationConfig"]["OnFailure"]["Destination"]
     assert destination == {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]}
-    pattern, new_times, opened = [
+    pattern, new_times, opened, rejoined = [
         json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]
     ]
+    # A rejoin overwrites an ended entry's place: a MODIFY to WAITLISTED.
+    assert rejoined == {
+        "eventName": ["MODIFY"],
+        "dynamodb": {"NewImage": {"status": {"S": ["WAITLISTED"]}}},
+    }
     # The waitlist: new entries and new open slots, and slots that become open again.
     assert new_times["eventName"] == ["INSERT"]
     assert set(new_times["dynamodb"]["NewImage"]["status"]["S"]) == {"WAITLISTED", "AVAILABLE"}
@@ -623,3 +628,31 @@ def test_the_stream_filter_lets_through_every_change_that_means_an_email(resourc
     filters = mapping["Properties"]["FilterCriteria"]["Filters"]
     pattern = json.loads(filters[0]["Pattern"])  # the bookings' (the others: the waitlist's)
     assert emailing <= set(pattern["dynamodb"]["NewImage"]["status"]["S"])
+
+
+def test_the_stream_filter_lets_a_rejoin_through(resources):
+    """A join on the place of an ended entry is a MODIFY of a WAITLISTED item; the join
+    email is sent from the stream, so the filter must pass it."""
+    from tests.infra import rehearsal
+    from tests.notification_helpers import stream_record
+
+    ended = {
+        "appointmentId": "waitlist#abc#1",
+        "kind": "waitlist",
+        "status": "WAITLISTED",
+        "entryId": "old-entry",
+        "fromDate": "2030-06-01",
+        "toDate": "2030-06-02",
+        "slotStart": "2030-06-02T23:59",
+    }
+    rejoined = {
+        **ended,
+        "entryId": "new-entry",
+        "fromDate": "2030-06-05",
+        "toDate": "2030-06-12",
+        "slotStart": "2030-06-12T23:59",
+    }
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    criteria = mapping["Properties"]["FilterCriteria"]
+    assert rehearsal.passes_filters(criteria, stream_record("MODIFY", ended, rejoined))
+    assert rehearsal.passes_filters(criteria, stream_record("INSERT", None, rejoined))

@@ -81,7 +81,11 @@ def opened_time(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
 
 
 def joined(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[WaitlistNotice]:
-    return [WaitlistNotice(JOINED, new)] if is_entry(new) and old is None else []
+    """A new entry: its place was free, or held an ended entry (store/waitlist.py reuses
+    the place with a put, which the stream shows as a MODIFY with another `entryId`)."""
+    if not is_entry(new) or (old is not None and old.get("entryId") == new["entryId"]):
+        return []
+    return [WaitlistNotice(JOINED, new)]
 
 
 def offers(settings: Settings, store, slots: list[dict[str, Any]]) -> list[WaitlistNotice]:

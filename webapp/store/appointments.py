@@ -240,10 +240,18 @@ class Appointments:
 
     # -- writes --------------------------------------------------------------------------
     def put_slot(
-        self, appointment_id: str, date: str, time: str, now_iso: str, extra: dict | None = None
+        self,
+        appointment_id: str,
+        date: str,
+        time: str,
+        now_iso: str,
+        extra: dict | None = None,
+        removed_by: str | None = None,
     ) -> bool:
         """Create an AVAILABLE slot unless the id exists; True if it was created. `extra`:
-        the practitioner fields it carries (store/schedule.py), if any."""
+        the practitioner fields it carries (store/schedule.py), if any. `removed_by`: create
+        it REMOVED instead, by that closure (a time freed inside one), so it is never listed
+        and the closure's lift reopens it."""
         item = {
             **(extra or {}),
             "appointmentId": appointment_id,
@@ -254,6 +262,8 @@ class Appointments:
             "createdAt": now_iso,
             "updatedAt": now_iso,
         }
+        if removed_by:
+            item.update(status=REMOVED, removedBy=removed_by)
         return self.table.put_new(item)
 
     def book(
