@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from webapp.availability import upcoming_days
@@ -21,30 +22,71 @@ def _reads(store):
     return calls
 
 
-def _populate(app, days: int, names: list[str]) -> None:
+def _populate(app, days: int, names: list[str]) -> list[dict]:
     service = services(app)
-    for name in names:
-        practitioner = service.practitioners.add({"name": name, "minutes": 30})
-        service.availability.create(
+    added = [service.practitioners.add({"name": name, "minutes": 30}) for name in names]
+    _open(app, days, added)
+    return added
+
+
+def _open(app, days: int, practitioners: list[dict]) -> None:
+    """TIMES on `days` days from 4 June 2030 for each practitioner (again: nothing new)."""
+    for practitioner in practitioners:
+        services(app).availability.create(
             upcoming_days(date(2030, 6, 4), days, False), TIMES, practitioner=practitioner
         )
 
 
-def test_first_page_stays_small_for_56_days_of_several_practitioners(app, client, now):
-    _populate(app, 14, ["Dr Ann Lee", "Dr Jo Smith", "Sam Park"])
+SIX = ["Dr Ann Lee", "Dr Jo Smith", "Sam Park", "Kim Ng", "Dr Ray Cho", "Lee Wu"]
+# The practitioner picker (a <select>, shown once two are active) is the one part of the
+# first page that grows with them: one <option> each, a name and a role at most.
+OPTION_BYTES = 120
+
+
+def _picker(html: str) -> str:
+    return re.search(r"<select id=\"filter-practitioner\".*?</select>", html, re.S).group(0)
+
+
+def test_first_page_stays_small_for_56_days_of_six_practitioners(app, client, now):
+    six = _populate(app, 14, SIX)
     fortnight = client.get("/")
-    _populate(app, 56, ["Kim Ng"])  # and a fourth practitioner, 56 days ahead
+    _open(app, 56, six)  # the same six, 56 days ahead
     horizon = client.get("/")
-    for response, practitioners in ((fortnight, 3), (horizon, 4)):
+    for response in (fortnight, horizon):
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        assert len(response.data) < 30_000, len(response.data)
-        # Only the first free day's times, every practitioner's ("Anyone").
-        assert html.count('class="slot"') == len(TIMES) * practitioners
-    # A fourth practitioner's 16 times on the day shown, nothing for the longer horizon.
-    assert len(horizon.data) - len(fortnight.data) < 16 * 400
+        assert len(response.data) < 20_000, len(response.data)
+        # "Anyone": the first free day's times, each once, saying how many are free then.
+        assert html.count('class="slot"') == len(TIMES)
+        assert html.count("6 practitioners free") == len(TIMES)
+    # The longer horizon only turns the calendar's later days into links.
+    assert len(horizon.data) - len(fortnight.data) < 14 * 400
     print(f"first page: {len(fortnight.data)} bytes (14 days), {len(horizon.data)} (56 days)")
-    assert '>64<span class="visually-hidden"> free times</span>' in horizon.get_data(as_text=True)
+    assert '>96<span class="visually-hidden"> free times</span>' in horizon.get_data(as_text=True)
+
+
+def test_first_page_does_not_grow_with_the_practitioners(app, client, now):
+    added = _populate(app, 56, SIX[:1])
+    one = client.get("/")
+    added += _populate(app, 56, SIX[1:2])
+    two = client.get("/")
+    added += _populate(app, 56, SIX[2:])
+    six = client.get("/")
+    sizes = [len(response.data) for response in (one, two, six)]
+    print(f"first page with 1, 2, 6 practitioners (56 days each): {sizes} bytes")
+    two_html, six_html = two.get_data(as_text=True), six.get_data(as_text=True)
+    # From two practitioners on, only the picker grows, by one option each ...
+    picker_growth = len(_picker(six_html)) - len(_picker(two_html))
+    assert 0 < picker_growth <= 4 * OPTION_BYTES, picker_growth
+    assert abs(sizes[2] - sizes[1] - picker_growth) < 50, sizes
+    # ... and from one to six, the picker and the counts beside the times are all that come.
+    assert sizes[2] - sizes[0] < 1_500, sizes
+    assert two_html.count('class="slot"') == six_html.count('class="slot"') == len(TIMES)
+    # Each time leads to one free slot at that time, taking the practitioners in turn.
+    links = re.findall(r'class="slot" href="/book/20300604-(\d{4})-([a-z-]+)"', six_html)
+    assert [time for time, _ in links] == [time.replace(":", "") for time in TIMES]
+    ids = sorted(practitioner["id"] for practitioner in added)
+    assert [who for _, who in links] == [ids[k % 6] for k in range(len(TIMES))]
 
 
 def test_calendar_and_day_read_one_query_each_then_the_cache(app, client, now, store):

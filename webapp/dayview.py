@@ -3,9 +3,11 @@
 The calendar shows WEEKS_SHOWN weeks (Monday to Sunday); each day with free times links to
 that day. Its "which days, how many" comes from one cached window read
 (`Availability.open_days`: the window's index entries projected to `slotStart`), and the
-chosen day's times from the day's own listing window. So the page reads and weighs the
-same whatever the horizon or the number of practitioners. Everything is in the query
-string (`day`, `week`, `practitioner`): links and a GET form, bookmarkable, no script.
+chosen day's times from the day's own listing window. With "anyone" chosen, each time of
+the day is listed once (`one_per_time`), not once per practitioner free then. So the page
+reads and weighs the same whatever the horizon or the number of practitioners. Everything
+is in the query string (`day`, `week`, `practitioner`): links and a GET form, bookmarkable,
+no script.
 A bad `day` or `week` is a field error marked for the catalog: the page shows it in its
 language.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
 
 from .i18n import N_
 from .validation import ValidationFailed
@@ -112,3 +116,22 @@ def build(first: date, today: date, counts: dict[str, int], selected: date | Non
 def first_free(counts: dict[str, int]) -> date | None:
     days = sorted(day for day, free in counts.items() if free)
     return date.fromisoformat(days[0]) if days else None
+
+
+def one_per_time(slots: list[dict]) -> list[dict]:
+    """A day's free slots (in the listing's order: by start, then id) -> one per distinct
+    time, each with `free`: how many slots (practitioners) are free at that time.
+
+    With "anyone" chosen, a time is one link whether one practitioner or six are free then,
+    so the page does not grow with the number of practitioners; the booking page says with
+    whom. The k-th time of the day leads to the (k mod free)-th of its slots: "anyone"
+    spreads over the practitioners instead of always filling the same diary first, and the
+    choice depends only on the day's free times (the cached listing), so every patient is
+    shown the same links.
+    """
+    times = []
+    same_start = itemgetter("appointmentDate", "appointmentTime")
+    for position, (_, group) in enumerate(groupby(slots, key=same_start)):
+        same = list(group)
+        times.append(dict(same[position % len(same)], free=len(same)))
+    return times

@@ -86,6 +86,9 @@ def index():
     if preselected:
         day = dayview.first_free(counts)
     slots = availability().list_open(day, day, chosen or None)[0] if day else []
+    choices = practitioners().active() if practitioners().is_plural() else []
+    if choices and not chosen:
+        slots = dayview.one_per_time(slots)  # "anyone": each time once
     return render_template(
         "index.html",
         calendar=dayview.build(first, today, counts, day),
@@ -93,7 +96,7 @@ def index():
         preselected=preselected,
         days=group_by_day(slots),
         week_arg=request.args.get("week", "") if not errors else "",
-        practitioners=practitioners().active() if practitioners().is_plural() else [],
+        practitioners=choices,
         practitioner=chosen,
         filtered=bool(request.args.get("day") or request.args.get("week") or chosen),
         filter_errors=errors,

@@ -392,7 +392,8 @@ def taken_heading(page: Page) -> Locator:
 class PractitionerChoice:
     """The home page's choice of practitioner: a GET form whose select is labelled "Who
     would you like to see?" ("Anyone" or a name), and the booking links it leads to, found by their
-    accessible names ("Book 09:00 on Tuesday 4 June", "... with Sam Park" for "Anyone")."""
+    accessible names ("Book 09:00 on Tuesday 4 June"; for "Anyone", one link per time:
+    "Book 09:00 on Tuesday 4 June, 2 practitioners free")."""
 
     page: Page
     base_url: str
@@ -416,10 +417,11 @@ class PractitionerChoice:
         expect(self.select.locator("option:checked")).to_have_text(option_label)
         return self
 
-    def booking_link(self, time: str, day: date, practitioner: str | None = None) -> Locator:
+    def booking_link(self, time: str, day: date, free: int | None = None) -> Locator:
+        """A time's link; with "Anyone", `free` is how many practitioners it says are free."""
         name = f"Book {time} on {day:%A} {day.day} {day:%B}"
-        if practitioner:
-            name += f" with {practitioner}"
+        if free is not None:
+            name += f", {free} practitioner{'s' if free > 1 else ''} free"
         return self.page.get_by_role("link", name=name, exact=True)
 
     def book(self, time: str, day: date) -> BookingForm:

@@ -9,15 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import ManagePage, SlotList, long_date, patient_email
-from tests.browser.test_main_pages import BLOCKING_IMPACTS, axe_violations, describe
+from tests.browser.test_main_pages import audit
 from webapp.store.appointments import PatientDetails
 
 pytestmark = pytest.mark.browser
-
-
-def _audit(page) -> None:
-    blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING_IMPACTS]
-    assert not blocking, "\n".join(describe(v) for v in blocking)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -34,7 +29,7 @@ def test_change_time_through_the_manage_page(new_context, live, javascript):
 
     change = booked.start_change_time()
     if javascript:
-        _audit(change.page)
+        audit(change.page)
     asked = change.choose("10:00", day)
     # Somebody books 10:00 while the patient is confirming it.
     live.bookings.book(taken, PatientDetails("Grace Hopper", patient_email("grace")))
@@ -45,7 +40,7 @@ def test_change_time_through_the_manage_page(new_context, live, javascript):
 
     confirm = refused.choose("11:30", day)
     if javascript:
-        _audit(confirm.page)
+        audit(confirm.page)
     moved = confirm.confirm()
     assert moved.value("Time") == "11:30 (Australia/Melbourne)"
     assert moved.value("Status") == "PENDING"
