@@ -104,6 +104,7 @@ def test_packaged_handler_imports_without_compiling_anything(unpacked, resources
         "PATH": "/usr/bin:/bin",
         "AWS_REGION": "us-east-1",
         "LAMBDA_TASK_ROOT": str(unpacked),
+        "TZ": ":UTC",  # as Lambda sets it
         **resolved_web_env(resources),
     }
     # -I -S: only the standard library and the unpacked zip; -B: no byte code written.

@@ -15,7 +15,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 FAKE_CLOUDFRONT = "d111111abcdef8.cloudfront.net"
 EM_AARCH64 = 183
-MAX_ZIP_BYTES = 10 * 1024 * 1024
+MAX_ZIP_BYTES = 10_000_000  # the performance goal: "keep the zip <= 10 MB"
 
 FORBIDDEN_TOP_LEVEL = {
     "tests",
@@ -72,7 +72,7 @@ def test_zip_holds_the_app_its_templates_and_assets(names):
         assert required in names, required
     # Only those locales' data ships (serverless.yml's slimPatterns).
     assert not [n for n in names if n.startswith("babel/locale-data/fr")]
-    assert not [n for n in names if n.startswith("babel/messages/")]
+    assert not [n for n in names if n.startswith(("babel/messages/", "pytz/zoneinfo/"))]
 
 
 def test_zip_holds_only_what_runs(names, zip_path):
@@ -152,6 +152,7 @@ def test_packaged_handler_serves_the_api_in_a_fresh_interpreter(unpacked, resour
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "LAMBDA_TASK_ROOT": str(unpacked),
+        "TZ": ":UTC",  # as Lambda sets it
         **resolved_web_env(resources),
     }
     # -I: ignore PYTHON* variables and the user site; -S: no site-packages at all, so the

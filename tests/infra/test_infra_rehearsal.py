@@ -249,6 +249,7 @@ class Functions:
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_ENDPOINT_URL=self.endpoint,
             LAMBDA_TASK_ROOT=str(self.task_dir),
+            TZ=":UTC",  # as Lambda sets it
             AWS_LAMBDA_FUNCTION_NAME=config["FunctionName"],
         )
         result = subprocess.run(
