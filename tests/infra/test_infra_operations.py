@@ -281,3 +281,84 @@ def test_behind_the_waf_the_client_address_comes_from_cloudfront(resources):
     assert env["TRUSTED_CLIENT_IP_HEADER"] == {
         "Fn::If": ["UseWaf", "CloudFront-Viewer-Address", {"Ref": "AWS::NoValue"}]
     }
+
+
+# -- the kept SECRET_KEY secret, found again by name on deploy ------------------------------
+
+KEPT_SECRET_HARNESS = r"""
+const [pluginPath, templatePath, mode] = process.argv.slice(1);
+const KeptSecret = require(pluginPath);
+const template = JSON.parse(require('fs').readFileSync(templatePath, 'utf8'));
+if (mode === 'explicit') template.Parameters.ExistingSecretArn.Default = 'arn:given';
+const calls = [];
+const serverless = {
+  service: { provider: { compiledCloudFormationTemplate: template } },
+  classes: { Error },
+  cli: { log: () => {} },
+  getProvider: () => ({
+    // Shaped like the framework's provider.request: an AWS error carries providerError.
+    request: async (service, method, params) => {
+      calls.push([service, method, params]);
+      if (mode === 'missing') {
+        throw Object.assign(new Error('not found'), {
+          providerError: { code: 'ResourceNotFoundException' },
+        });
+      }
+      const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:kept-AbCdEf';
+      return mode === 'deleted' ? { ARN: arn, DeletedDate: new Date() } : { ARN: arn };
+    },
+  }),
+};
+const plugin = new KeptSecret(serverless);
+plugin.hooks['before:aws:deploy:deploy:checkForChanges']().then(
+  () => console.log(JSON.stringify({
+    hooks: Object.keys(plugin.hooks), calls,
+    default: template.Parameters.ExistingSecretArn.Default,
+  })),
+  (error) => console.log(JSON.stringify({ error: error.message, calls })),
+);
+"""
+
+
+def kept_secret(packaged, mode: str) -> dict:
+    import subprocess
+
+    result = subprocess.run(
+        [
+            "node",
+            "-e",
+            KEPT_SECRET_HARNESS,
+            str(ROOT / "scripts" / "serverless-kept-secret.js"),
+            str(packaged / "cloudformation-template-update-stack.json"),
+            mode,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_a_deploy_reuses_the_secret_kept_from_an_earlier_stack(packaged, resources):
+    name = resources["AppSecret"]["Properties"]["Name"]
+    kept = kept_secret(packaged, "kept")
+    # Only on deploy: packaging stays offline.
+    assert kept["hooks"] == ["before:aws:deploy:deploy:checkForChanges"]
+    assert kept["calls"] == [["SecretsManager", "describeSecret", {"SecretId": name}]]
+    assert kept["default"].endswith(":secret:kept-AbCdEf")
+
+
+def test_a_first_deploy_creates_the_secret(packaged):
+    first = kept_secret(packaged, "missing")
+    assert len(first["calls"]) == 1 and first["default"] == ""
+
+
+def test_a_secret_scheduled_for_deletion_stops_the_deploy(packaged):
+    deleted = kept_secret(packaged, "deleted")
+    assert "restore-secret" in deleted["error"] and "default" not in deleted
+
+
+def test_an_explicit_existing_secret_is_used_as_given(packaged):
+    explicit = kept_secret(packaged, "explicit")
+    assert explicit["calls"] == [] and explicit["default"] == "arn:given"
