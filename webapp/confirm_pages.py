@@ -9,7 +9,7 @@ from flask import Blueprint, abort, make_response, redirect, render_template, se
 from . import confirmation, manage_links
 from .extensions import bookings, settings
 from .http import private
-from .pages import INVALID_LINK
+from .manage_links import INVALID_LINK
 from .store.appointments import ACCEPTED, PENDING, UNCONFIRMED
 from .store.errors import AppointmentNotFound, Conflict, ConflictingChange
 

@@ -21,7 +21,15 @@ from typing import Any
 from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 
 from . import clock
+from .i18n import N_
 from .settings import Settings
+
+# What every kind of private link answers when it is not (or no longer) genuine: pages
+# (translated) and the JSON self-service API alike.
+INVALID_LINK = N_(
+    "This link is not valid. It may be incomplete or out of date; please use the latest "
+    "link from the clinic, or call the clinic."
+)
 
 SALT = "manage-booking"
 MAX_AGE_SECONDS = 400 * 24 * 3600  # a booking is never made more than a year ahead
@@ -122,3 +130,26 @@ def read_offer_token(settings: Settings, token: str) -> tuple[str, str, str]:
     """(entry key, entryId, appointmentId) named by a genuine offer link."""
     key, entry_id, appointment_id = _read(settings, OFFER_SALT, token, 3)
     return key, entry_id, appointment_id
+
+
+def managed_booking(token: str) -> tuple[dict[str, Any], str, str]:
+    """(record, requestedAt, token) of the booking a genuine manage link names, for the
+    patient's pages and the JSON self-service API; a 404 (INVALID_LINK) for anything else.
+    A link issued before the booking moved names an older item: the record is then the
+    booking's current item, and the token returned is that item's link."""
+    from flask import abort
+
+    from .extensions import bookings, rescheduling, settings
+    from .store.errors import AppointmentNotFound
+
+    try:
+        appointment_id, requested_at = read_token(settings(), token)
+        record = bookings().get(appointment_id)
+    except (BadManageToken, AppointmentNotFound):
+        abort(404, INVALID_LINK)
+    if not matches(record, requested_at):
+        abort(404, INVALID_LINK)
+    current = rescheduling().resolve(record)
+    if current is not record:
+        token = make_token(settings(), current)
+    return current, requested_at, token

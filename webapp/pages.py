@@ -53,10 +53,7 @@ bp = Blueprint("pages", __name__)
 JUST_BOOKED_SESSION_KEY = "just_booked"
 JUST_MOVED_SESSION_KEY = "just_moved"
 ALTERNATIVES_SHOWN = 6
-INVALID_LINK = N_(
-    "This link is not valid. It may be incomplete or out of date; please use the latest "
-    "link from the clinic, or call the clinic."
-)
+INVALID_LINK = manage_links.INVALID_LINK
 
 
 # -- choosing and booking a time ---------------------------------------------------------
@@ -185,25 +182,8 @@ def book(appointment_id: str):
 # -- the patient's private link ------------------------------------------------------------
 
 
-def managed_booking(token: str) -> tuple[dict, str, str]:
-    """(record, requestedAt, token) of the booking a genuine token names; 404 for anything
-    else. A link issued before the booking moved names an older item: the record is then
-    the booking's current item, and the token returned is that item's link."""
-    try:
-        appointment_id, requested_at = manage_links.read_token(settings(), token)
-        record = bookings().get(appointment_id)
-    except (manage_links.BadManageToken, AppointmentNotFound):
-        abort(404, INVALID_LINK)
-    if not manage_links.matches(record, requested_at):
-        abort(404, INVALID_LINK)
-    current = rescheduling().resolve(record)
-    if current is not record:
-        token = manage_links.make_token(settings(), current)
-    return current, requested_at, token
-
-
 def _managed_request(token: str) -> tuple[dict, str]:
-    record, requested_at, current_token = managed_booking(token)
+    record, requested_at, current_token = manage_links.managed_booking(token)
     if current_token != token:
         # An old link: the pages redirect GETs to the booking's current address.
         abort(redirect(request.path.replace(token, current_token, 1), 303))

@@ -22,7 +22,7 @@ from .bookings import Change
 from .extensions import bookings, limits, rescheduling, settings
 from .http import APPOINTMENT_ID_MAX, private
 from .limits import client_ip
-from .pages import INVALID_LINK, managed_booking
+from .manage_links import INVALID_LINK, managed_booking
 from .store.errors import Conflict, ConflictingChange
 from .validation import ValidationFailed, json_object
 

@@ -34,7 +34,8 @@ from .extensions import availability, bookings, limits, practitioners, settings,
 from .http import private
 from .i18n import N_, current_language
 from .limits import client_ip
-from .pages import INVALID_LINK, JUST_BOOKED_SESSION_KEY, taken_page
+from .manage_links import INVALID_LINK
+from .pages import JUST_BOOKED_SESSION_KEY, taken_page
 from .store.appointments import AVAILABLE, PatientDetails
 from .store.errors import AppointmentNotFound, SlotUnavailable, Unavailable
 from .validation import HONEYPOT_FIELD, ValidationFailed, check_honeypot
