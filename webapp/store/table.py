@@ -26,6 +26,9 @@ STATUS_INDEX = "status-slotStart-index"
 REQUESTED_INDEX = "status-requestedAt-index"
 # A patient's requests by start time (sparse: only booked items).
 EMAIL_INDEX = "emailKey-slotStart-index"
+# Staff grids: one practitioner's slots and bookings of a window, every status (slot items
+# only: waitlist entries and other records carry no `practitionerKey`).
+PRACTITIONER_INDEX = "practitioner-slotStart-index"
 
 KEY_SCHEMA = [{"AttributeName": "appointmentId", "KeyType": "HASH"}]
 ATTRIBUTE_DEFINITIONS = [
@@ -34,6 +37,7 @@ ATTRIBUTE_DEFINITIONS = [
     {"AttributeName": "slotStart", "AttributeType": "S"},
     {"AttributeName": "requestedAt", "AttributeType": "S"},
     {"AttributeName": "emailKey", "AttributeType": "S"},
+    {"AttributeName": "practitionerKey", "AttributeType": "S"},
 ]
 GLOBAL_SECONDARY_INDEXES = [
     {
@@ -59,6 +63,14 @@ GLOBAL_SECONDARY_INDEXES = [
             {"AttributeName": "slotStart", "KeyType": "RANGE"},
         ],
         "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]},
+    },
+    {
+        "IndexName": PRACTITIONER_INDEX,
+        "KeySchema": [
+            {"AttributeName": "practitionerKey", "KeyType": "HASH"},
+            {"AttributeName": "slotStart", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
     },
 ]
 
