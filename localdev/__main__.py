@@ -130,6 +130,7 @@ def main() -> int:
         _write_env_file(env)
         if (
             _flask("create-table", env=env)
+            or _flask("index-practitioners", env=env)
             or _flask("populate-slots", "--days", str(args.days), env=env)
             or _flask("roll-schedule", env=env)
         ):

@@ -1,5 +1,5 @@
 """Operator commands: `flask --app webapp create-table | populate-slots | send-reminders |
-resend-owed | expire-unconfirmed`.
+resend-owed | expire-unconfirmed | index-practitioners`.
 
 (`create-staff` lives with the rest of staff sign-in, in staff/auth.py; the schedule's
 commands in schedule_cli.py.)
@@ -34,6 +34,17 @@ def create_table_command():
             "Add them in the deployment template; for local data, reset it with "
             "`python -m localdev --reset`."
         )
+
+
+@click.command("index-practitioners")
+@with_appcontext
+def index_practitioners_command():
+    """Add the practitioner index's key to slot items made before it (one Scan; safe to
+    run again: it only updates items still without one)."""
+    from .store.practitioner_index import index_practitioners
+
+    updated = index_practitioners(store().table)
+    click.echo(f"Indexed {updated} item(s) by practitioner.")
 
 
 @click.command("populate-slots")
@@ -143,6 +154,7 @@ def expire_unconfirmed_command():
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_table_command)
     app.cli.add_command(populate_slots_command)
+    app.cli.add_command(index_practitioners_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(resend_owed_command)
     app.cli.add_command(expire_unconfirmed_command)

@@ -6,6 +6,10 @@
   AVAILABLE slots of a window, so its cost follows the slots returned, not the table's
   ever-growing history. `slotStart` is the local start as `YYYY-MM-DDTHH:MM`, which sorts
   like time.
+- A second index on (`practitionerKey`, `slotStart`) holds every slot item of one
+  practitioner in any status, so a staff grid reads one Query per practitioner per window.
+  `practitionerKey` is written when a slot item is created (bookings are updates of it,
+  so it stays); items made before the index get it from `index-practitioners`.
 - Every state change is a single conditional write: the condition, not a prior read,
   decides whether it happens, so concurrent requests can never both win.
 """
@@ -23,6 +27,7 @@ from .errors import (
     Unavailable,
 )
 from .open_requests import canonical_email
+from .practitioner_index import PRACTITIONER_INDEX, PRACTITIONER_KEY, practitioner_key
 from .table import REQUESTED_INDEX, STATUS_INDEX, Table, translate_errors
 
 AVAILABLE = "AVAILABLE"
@@ -165,6 +170,25 @@ class Appointments:
         items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
         return items
 
+    def practitioner_window(
+        self, practitioner: str, after: str, until: str
+    ) -> list[dict[str, Any]]:
+        """Every slot item of one practitioner (`practitionerKey`), in any status, with
+        `after` < slotStart <= `until`, in slot order: one Query of the practitioner index
+        (for the staff grids)."""
+        if until <= after:
+            return []
+        params = {
+            "IndexName": PRACTITIONER_INDEX,
+            "KeyConditionExpression": "practitionerKey = :p AND slotStart BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": self.table.to_item(
+                {":p": practitioner, ":lo": after, ":hi": until}
+            ),
+        }
+        items = [item for item in self.table.query_all(params) if item["slotStart"] > after]
+        items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
+        return items
+
     def list_accepted_between(self, after: str, until: str) -> list[dict[str, Any]]:
         """Full ACCEPTED items with `after` < slotStart <= `until` (for reminders)."""
         if until <= after:
@@ -264,6 +288,7 @@ class Appointments:
         }
         if removed_by:
             item.update(status=REMOVED, removedBy=removed_by)
+        item[PRACTITIONER_KEY] = practitioner_key(item)
         return self.table.put_new(item)
 
     def book(

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .appointments import AVAILABLE, LAST_SLOT, slot_start
+from .practitioner_index import PRACTITIONER_KEY, practitioner_key
 from .table import STATUS_INDEX, Table
 
 DIRECTORY_KEY = "schedule#directory"
@@ -162,6 +163,7 @@ class ScheduleRecords:
             **practitioner_fields(practitioner),
             **({SOURCE: MANUAL} if manual else {}),
         }
+        item[PRACTITIONER_KEY] = practitioner_key(item)
         return self.table.put_new(item)
 
     def tombstone(
@@ -188,6 +190,7 @@ class ScheduleRecords:
             "updatedAt": now_iso,
             **practitioner_fields(practitioner),
         }
+        item[PRACTITIONER_KEY] = practitioner_key(item)
         return self.table.put_new(item)
 
     def remove_open(self, slot_id: str, removed_by: str, now_iso: str) -> dict[str, Any] | None:
