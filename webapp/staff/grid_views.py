@@ -3,7 +3,9 @@ reception, one day with a column per practitioner. Each cell is open, waiting (n
 decision), accepted (patient initials) or closed, and links to its booking.
 
 Routes on the staff pages blueprint (views.bp), so its sign-in guard runs before each.
-Reads: one indexed Query per status shown, over the grid's window; never a Scan.
+Reads: one indexed Query per practitioner shown (the practitioner-slotStart index, every
+status at once), over the grid's window; the day sheet adds one for its waitlist. Never a
+Scan. Items made before that index are missing until `index-practitioners` has run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask import render_template, request
 
 from .. import dayview
 from ..extensions import availability, practitioners, store, waitlist
+from ..store.practitioner_index import practitioner_key
 from ..validation import ValidationFailed
 from .views import bp
 
@@ -26,14 +29,17 @@ def initials(name: str) -> str:
     return "".join(part[0] for part in str(name).split() if part[:1].isalpha()).upper()[:3]
 
 
-def _cells(first: date, last: date, practitioner_id: str | None, column) -> dict:
-    """{(column, time): cell} for every time in [first, last]; a booking wins over the
-    open or closed time it replaced."""
+def _cells(first: date, last: date, practitioner_ids: list[str], column) -> dict:
+    """{(column, time): cell} for every time in [first, last] of these practitioners; a
+    booking wins over the open or closed time it replaced."""
     after = f"{(first - timedelta(days=1)).isoformat()}T23:59"
     until = f"{last.isoformat()}T23:59"
     cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for status in GRID_STATUSES:
-        for item in store().appointments.in_window(status, after, until, practitioner_id):
+    for practitioner_id in practitioner_ids:
+        for item in store().appointments.practitioner_window(practitioner_id, after, until):
+            status = item["status"]
+            if status not in GRID_STATUSES:
+                continue
             key = (column(item), item["appointmentTime"])
             if key not in cells or status in ("PENDING", "ACCEPTED"):
                 cells[key] = {
@@ -61,7 +67,7 @@ def week():
         errors.update(error.fields)
         practitioner = practitioners().get(DEFAULT_PRACTITIONER)
     days = [first + timedelta(days=offset) for offset in range(7)]
-    cells = _cells(days[0], days[-1], practitioner["id"], lambda item: item["appointmentDate"])
+    cells = _cells(days[0], days[-1], [practitioner["id"]], lambda item: item["appointmentDate"])
     return render_template(
         "staff/week.html",
         days=days,
@@ -86,17 +92,11 @@ def day():
     except ValidationFailed as error:
         errors, chosen = error.fields, None
     shown = chosen or today
-    columns = [p for p in practitioners().all() if p.get("active", True)]
-    cells = _cells(
-        shown, shown, None, lambda item: item.get("practitionerId") or DEFAULT_PRACTITIONER
-    )
+    everyone = practitioners().all()
+    cells = _cells(shown, shown, [p["id"] for p in everyone], practitioner_key)
     # A practitioner made inactive may still have bookings that day: show them too.
-    listed = {p["id"] for p in columns}
-    for practitioner_id in sorted({column for column, _ in cells} - listed):
-        try:
-            columns.append(practitioners().get(practitioner_id))
-        except ValidationFailed:
-            columns.append({"id": practitioner_id, "name": practitioner_id})
+    shown_ids = {column for column, _ in cells}
+    columns = [p for p in everyone if p.get("active", True) or p["id"] in shown_ids]
     return render_template(
         "staff/day.html",
         day=shown,
