@@ -53,7 +53,9 @@ def _before(day: str) -> str:
     return f"{(date.fromisoformat(day) - timedelta(days=1)).isoformat()}T23:59"
 
 
-def _day(raw: Any, field: str, errors: dict[str, list[str]]) -> date | None:
+def day_field(raw: Any, field: str, errors: dict[str, list[str]]) -> date | None:
+    """A YYYY-MM-DD field of a staff request as a date; None, with a message for `field`
+    in `errors`, when it is anything else."""
     if isinstance(raw, date):
         return raw
     try:
@@ -127,11 +129,11 @@ class Closures:
         if not isinstance(raw, dict):
             raise ValidationFailed("The request body must be a JSON object.")
         errors: dict[str, list[str]] = {}
-        start = _day(raw.get("start"), "start", errors)
+        start = day_field(raw.get("start"), "start", errors)
         last = raw.get("end")
         if last is None or last == "":  # the first day only (anything else must be a day)
             last = raw.get("start")
-        end = _day(last, "end", errors) if start else None
+        end = day_field(last, "end", errors) if start else None
         if start and end:
             if end < start:
                 errors["end"] = ["The last day must not be before the first day."]

@@ -9,12 +9,10 @@ weekly hours change.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import jsonify
 
 from ..availability import parse_times, upcoming_days
-from ..closures import UnknownClosure
+from ..closures import UnknownClosure, day_field
 from ..dashboard import staff_view
 from ..errors import json_error
 from ..extensions import availability, closures, practitioners, schedule
@@ -76,16 +74,6 @@ def api_set_hours(practitioner_id: str):
     return jsonify(practitioner=public_view(entry), outsideHours=outside, **result)
 
 
-def _day(raw, field: str, errors: dict) -> date | None:
-    try:
-        if not isinstance(raw, str) or len(raw) != 10:
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[field] = ["Give a date in the form YYYY-MM-DD."]
-        return None
-
-
 @bp.post("/slots")
 def api_add_slots():
     """Add open times by hand: `{"start", "end"?, "times", "skipWeekends"?, "practitioner"?}`."""
@@ -93,8 +81,8 @@ def api_add_slots():
 
     payload = json_object()
     errors: dict[str, list[str]] = {}
-    first = _day(payload.get("start"), "start", errors)
-    last = _day(payload.get("end"), "end", errors) if payload.get("end") else first
+    first = day_field(payload.get("start"), "start", errors)
+    last = day_field(payload.get("end"), "end", errors) if payload.get("end") else first
     if first and last:
         if last < first:
             errors["end"] = ["The last day must not be before the first day."]
