@@ -107,25 +107,13 @@ class Appointments:
 
         Both bounds are `slotStart` strings. Reads only the index entries of the window.
         """
-        from .schedule import practitioner_filter
-
-        upper = until or LAST_SLOT
-        if upper <= after:
-            return []
-        values = {":available": AVAILABLE, ":lo": after, ":hi": upper}
-        params = {
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ProjectionExpression": "appointmentId, appointmentDate, appointmentTime, "
+        slots = self._open_in_window(
+            after,
+            until or LAST_SLOT,
+            practitioner_id,
+            "appointmentId, appointmentDate, appointmentTime, "
             "#status, slotStart, practitionerId, practitionerName",
-        }
-        if practitioner_id is not None:
-            params["FilterExpression"] = practitioner_filter(practitioner_id, values)
-        params["ExpressionAttributeValues"] = self.table.to_item(values)
-        slots = self.table.query_all(params)
-        # BETWEEN is inclusive; a slot starting this very minute has already begun.
-        slots = [slot for slot in slots if slot["slotStart"] > after]
+        )
         slots.sort(key=lambda slot: (slot["slotStart"], slot["appointmentId"]))
         return [public_slot(slot) for slot in slots]
 
@@ -133,6 +121,14 @@ class Appointments:
         """The `slotStart` of each AVAILABLE slot with `after` < slotStart <= `until` (of one
         practitioner if given): the window's index entries, projected to one attribute, for
         a calendar that only needs to know which days have free times and how many."""
+        items = self._open_in_window(after, until, practitioner_id, "slotStart")
+        return sorted(item["slotStart"] for item in items)
+
+    def _open_in_window(
+        self, after: str, until: str, practitioner_id: str | None, projection: str
+    ) -> list[dict[str, Any]]:
+        """AVAILABLE items with `after` < slotStart <= `until` (of one practitioner if
+        given: a filter on the window's Query), projected; one Query of the status index."""
         from .schedule import practitioner_filter
 
         if until <= after:
@@ -142,33 +138,13 @@ class Appointments:
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#status = :available AND slotStart BETWEEN :lo AND :hi",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ProjectionExpression": "slotStart",
+            "ProjectionExpression": projection,
         }
         if practitioner_id is not None:
             params["FilterExpression"] = practitioner_filter(practitioner_id, values)
         params["ExpressionAttributeValues"] = self.table.to_item(values)
-        starts = [item["slotStart"] for item in self.table.query_all(params)]
-        return sorted(start for start in starts if start > after)
-
-    def in_window(
-        self, status: str, after: str, until: str, practitioner_id: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Every item in `status` with `after` < slotStart <= `until` (of one practitioner
-        if given), in slot order: one Query of the status index (for the staff week)."""
-        from .schedule import practitioner_filter
-
-        values = {":status": status, ":lo": after, ":hi": until}
-        params = {
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#status = :status AND slotStart BETWEEN :lo AND :hi",
-            "ExpressionAttributeNames": {"#status": "status"},
-        }
-        if practitioner_id is not None:
-            params["FilterExpression"] = practitioner_filter(practitioner_id, values)
-        params["ExpressionAttributeValues"] = self.table.to_item(values)
-        items = [item for item in self.table.query_all(params) if item["slotStart"] > after]
-        items.sort(key=lambda item: (item["slotStart"], item["appointmentId"]))
-        return items
+        # BETWEEN is inclusive; a slot starting this very minute has already begun.
+        return [item for item in self.table.query_all(params) if item["slotStart"] > after]
 
     def practitioner_window(
         self, practitioner: str, after: str, until: str
